@@ -1,0 +1,121 @@
+"""Settings read from the environment, validated once, all problems reported together."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+DEFAULT_DATABASE_URL = "sqlite:///data/studybot.db"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+ITEM_TYPES = ("concept", "quiz", "deep", "derive")
+DEFAULT_WEIGHTS = {"concept": 0.7, "quiz": 0.2, "deep": 0.05, "derive": 0.05}
+# A bot token is "<bot id>:<35 characters>"; see the Bot API docs on authorizing a bot.
+TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,60}$")
+
+
+class ConfigError(ValueError):
+    """Raised with every configuration problem, one per line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults used in production."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    content_dirs: tuple[Path, ...] = (REPO_CONTENT_DIR,)
+    token: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    log_level: str = "INFO"
+    max_interval_days: int = 60
+    desired_retention: float = 0.9
+    new_per_day: int = 15
+    type_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    fuzzing: bool = True
+    rate_limiter: bool = True
+    user: str = "local"
+
+
+def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for part in raw.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in ITEM_TYPES:
+            problems.append(f"STUDYBOT_TYPE_WEIGHTS: unknown type {name!r} (use {ITEM_TYPES})")
+            continue
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            problems.append(f"STUDYBOT_TYPE_WEIGHTS: {part.strip()!r} is not type=number")
+    if weights and (min(weights.values()) < 0 or sum(weights.values()) <= 0):
+        problems.append("STUDYBOT_TYPE_WEIGHTS: weights must be >= 0 and not all 0")
+    return {t: weights.get(t, 0.0) for t in ITEM_TYPES}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables.
+
+    Args:
+        env: the environment; defaults to ``os.environ``.
+
+    Raises:
+        ConfigError: listing every invalid variable.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+
+    def number(name: str, default: float, lo: float, hi: float, cast: type = int) -> float:
+        raw = env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = cast(raw)
+        except ValueError:
+            problems.append(f"{name}: {raw!r} is not a number")
+            return default
+        if not lo <= value <= hi:
+            problems.append(f"{name}: {raw} is outside {lo}..{hi}")
+            return default
+        return float(value)
+
+    dirs_raw = env.get("STUDYBOT_CONTENT_DIR", "")
+    content_dirs = (
+        tuple(Path(p).expanduser() for p in dirs_raw.split(os.pathsep) if p.strip())
+        if dirs_raw.strip()
+        else (REPO_CONTENT_DIR,)
+    )
+    weights_raw = env.get("STUDYBOT_TYPE_WEIGHTS", "")
+    weights = _parse_weights(weights_raw, problems) if weights_raw.strip() else dict(DEFAULT_WEIGHTS)
+    level = env.get("LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(f"LOG_LEVEL: {level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        level = "INFO"
+    limiter = env.get("STUDYBOT_RATE_LIMITER", "on").strip().lower()
+    if limiter not in ("on", "off"):
+        problems.append(f"STUDYBOT_RATE_LIMITER: {limiter!r} must be on or off")
+    settings = Settings(
+        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        content_dirs=content_dirs,
+        token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+        base_url=env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+        log_level=level,
+        max_interval_days=int(number("STUDYBOT_MAX_INTERVAL_DAYS", 60, 1, 36500)),
+        desired_retention=number("STUDYBOT_DESIRED_RETENTION", 0.9, 0.7, 0.99, float),
+        new_per_day=int(number("STUDYBOT_NEW_PER_DAY", 15, 0, 500)),
+        type_weights=weights,
+        fuzzing=env.get("STUDYBOT_FUZZING", "on").strip().lower() != "off",
+        rate_limiter=limiter != "off",
+        user=env.get("STUDYBOT_USER", "").strip() or "local",
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return settings
+
+
+def token_is_wellformed(token: str) -> bool:
+    """True when ``token`` has the shape of a Bot API token."""
+    return bool(TOKEN_RE.match(token))

@@ -1,0 +1,157 @@
+"""Data functions. Each takes a Session first and never commits: services own transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.models import CardState, Review, StudySession, User
+from bot.srs import CardSnapshot
+
+
+def user_by_local_name(db: Session, name: str) -> User | None:
+    return db.scalars(select(User).where(User.local_name == name)).first()
+
+
+def user_by_telegram_id(db: Session, telegram_id: int) -> User | None:
+    return db.scalars(select(User).where(User.telegram_id == telegram_id)).first()
+
+
+def add_user(db: Session, now: datetime, *, local_name: str | None = None,
+             telegram_id: int | None = None, first_name: str = "") -> User:
+    user = User(local_name=local_name, telegram_id=telegram_id, first_name=first_name,
+                timezone="UTC", created_at=now)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def snapshot(row: CardState) -> CardSnapshot:
+    return CardSnapshot(item_id=row.item_id, state=row.state, step=row.step,
+                        stability=row.stability, difficulty=row.difficulty, due=row.due,
+                        last_review=row.last_review, first_seen=row.first_seen, reps=row.reps,
+                        lapses=row.lapses, streak=row.streak, suspended=row.suspended)
+
+
+def cards_for(db: Session, user_id: int) -> dict[str, CardSnapshot]:
+    rows = db.scalars(select(CardState).where(CardState.user_id == user_id))
+    return {row.item_id: snapshot(row) for row in rows}
+
+
+def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
+    row = db.get(CardState, (user_id, item_id))
+    return snapshot(row) if row else None
+
+
+def save_card(db: Session, user_id: int, card: CardSnapshot) -> None:
+    row = db.get(CardState, (user_id, card.item_id))
+    if row is None:
+        row = CardState(user_id=user_id, item_id=card.item_id)
+        db.add(row)
+    row.state, row.step = card.state, card.step
+    row.stability, row.difficulty = card.stability, card.difficulty
+    row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
+    row.reps, row.lapses, row.streak = card.reps, card.lapses, card.streak
+    row.suspended = card.suspended
+
+
+def count_new_since(db: Session, user_id: int, since: datetime) -> int:
+    stmt = select(func.count()).select_from(CardState).where(
+        CardState.user_id == user_id, CardState.first_seen >= since)
+    return int(db.scalar(stmt) or 0)
+
+
+def add_session(db: Session, *, user_id: int, chat_id: int | None, kind: str,
+                item_type: str | None, item_ids: Iterable[str], notice: str,
+                now: datetime) -> StudySession:
+    ids = list(item_ids)
+    row = StudySession(user_id=user_id, chat_id=chat_id, kind=kind, item_type=item_type,
+                       status="active", queue=",".join(ids), retry_from=len(ids), position=0,
+                       notice=notice, started_at=now)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def get_session(db: Session, session_id: int, *, lock: bool = False) -> StudySession | None:
+    stmt = select(StudySession).where(StudySession.id == session_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return db.scalars(stmt).first()
+
+
+def active_sessions(db: Session, user_id: int, chat_id: int | None) -> list[StudySession]:
+    stmt = select(StudySession).where(StudySession.user_id == user_id,
+                                      StudySession.status == "active")
+    stmt = stmt.where(StudySession.chat_id.is_(None) if chat_id is None
+                      else StudySession.chat_id == chat_id)
+    return list(db.scalars(stmt))
+
+
+def add_review(db: Session, *, user_id: int, item_id: str, chat_id: int | None,
+               session_id: int | None, position: int | None, rating: int, now: datetime,
+               seconds: float | None, interval_days: float) -> Review:
+    row = Review(user_id=user_id, item_id=item_id, chat_id=chat_id, session_id=session_id,
+                 position=position, rating=rating, reviewed_at=now, seconds=seconds,
+                 interval_days=interval_days)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def session_reviews(db: Session, session_id: int) -> list[Review]:
+    stmt = select(Review).where(Review.session_id == session_id).order_by(Review.position)
+    return list(db.scalars(stmt))
+
+
+def review_times(db: Session, user_id: int, since: datetime | None = None) -> list[datetime]:
+    stmt = select(Review.reviewed_at).where(Review.user_id == user_id)
+    if since is not None:
+        stmt = stmt.where(Review.reviewed_at >= since)
+    return list(db.scalars(stmt))
+
+
+def reviews_since(db: Session, user_id: int, since: datetime) -> list[tuple[datetime, int]]:
+    stmt = select(Review.reviewed_at, Review.rating).where(
+        Review.user_id == user_id, Review.reviewed_at >= since)
+    return [(t, r) for t, r in db.execute(stmt)]
+
+
+def count_reviews(db: Session, user_id: int) -> int:
+    stmt = select(func.count()).select_from(Review).where(Review.user_id == user_id)
+    return int(db.scalar(stmt) or 0)
+
+
+def recent_sessions(db: Session, user_id: int, limit: int) -> list[StudySession]:
+    stmt = (select(StudySession)
+            .where(StudySession.user_id == user_id, StudySession.status == "finished")
+            .order_by(StudySession.started_at.desc(), StudySession.id.desc()).limit(limit))
+    return list(db.scalars(stmt))
+
+
+def count_finished_sessions(db: Session, user_id: int) -> int:
+    stmt = select(func.count()).select_from(StudySession).where(
+        StudySession.user_id == user_id, StudySession.status == "finished")
+    return int(db.scalar(stmt) or 0)
+
+
+def ratings_by_session(db: Session, session_ids: list[int]) -> dict[int, list[int]]:
+    if not session_ids:
+        return {}
+    stmt = select(Review.session_id, Review.rating).where(Review.session_id.in_(session_ids))
+    out: dict[int, list[int]] = {sid: [] for sid in session_ids}
+    for sid, rating in db.execute(stmt):
+        out[sid].append(rating)
+    return out
+
+
+def delete_progress(db: Session, user_id: int) -> int:
+    """Delete a user's cards, reviews and sessions; return the number of reviews deleted."""
+    n = count_reviews(db, user_id)
+    db.execute(delete(Review).where(Review.user_id == user_id))
+    db.execute(delete(StudySession).where(StudySession.user_id == user_id))
+    db.execute(delete(CardState).where(CardState.user_id == user_id))
+    return n
