@@ -24,8 +24,15 @@ from bot.services import MAX_SESSION_ITEMS, Scheduling, StudyService
 from bot.srs import GRADE_LABELS, Grade
 
 logger = logging.getLogger(__name__)
-TYPE_ALIASES = {"concept": "concept", "concepts": "concept", "quiz": "quiz", "deep": "deep",
-                "derive": "derive", "derivation": "derive", "derivations": "derive"}
+TYPE_ALIASES = {
+    "concept": "concept",
+    "concepts": "concept",
+    "quiz": "quiz",
+    "deep": "deep",
+    "derive": "derive",
+    "derivation": "derive",
+    "derivations": "derive",
+}
 
 
 class UsageError(Exception):
@@ -60,8 +67,9 @@ def parse_count(raw: str, out: Console) -> int:
     if n < 1:
         raise UsageError(f"-n {n}: ask for at least 1 item, e.g. -n 10")
     if n > MAX_SESSION_ITEMS:
-        out.print(f"Note: -n {n} is more than {MAX_SESSION_ITEMS}; studying "
-                  f"{MAX_SESSION_ITEMS} items.")
+        out.print(
+            f"Note: -n {n} is more than {MAX_SESSION_ITEMS}; studying {MAX_SESSION_ITEMS} items."
+        )
         n = MAX_SESSION_ITEMS
     return n
 
@@ -80,9 +88,17 @@ def _service(env: Env) -> StudyService:
     s = env.settings
     catalog = load_catalog(s.content_dirs)
     _engine, sessions = open_database(s.database_url)
-    return StudyService(sessions, catalog, Scheduling(
-        desired_retention=s.desired_retention, max_interval_days=s.max_interval_days,
-        fuzzing=s.fuzzing, new_per_day=s.new_per_day, type_weights=s.type_weights))
+    return StudyService(
+        sessions,
+        catalog,
+        Scheduling(
+            desired_retention=s.desired_retention,
+            max_interval_days=s.max_interval_days,
+            fuzzing=s.fuzzing,
+            new_per_day=s.new_per_day,
+            type_weights=s.type_weights,
+        ),
+    )
 
 
 def _read(env: Env, prompt: str) -> str | None:
@@ -99,8 +115,9 @@ def _read(env: Env, prompt: str) -> str | None:
 
 def _show_item_header(env: Env, number: int, total: int, item: Item, retry: bool) -> None:
     again = " · once more" if retry else ""
-    env.out.rule(f"{number}/{total} · {item.type} · {item.category} · "
-                 f"difficulty {item.difficulty}/5{again}")
+    env.out.rule(
+        f"{number}/{total} · {item.type} · {item.category} · difficulty {item.difficulty}/5{again}"
+    )
     env.out.print(Markdown(f"# {item.title}\n\n" + to_terminal_markdown(item.question)))
 
 
@@ -121,8 +138,10 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
     if started.notice:
         env.out.print(f"Note: {started.notice}.")
     if not started.session_id:
-        env.out.print("Nothing to study right now: no items are due and no new items are left."
-                      " Come back tomorrow, or try another type with -t.")
+        env.out.print(
+            "Nothing to study right now: no items are due and no new items are left."
+            " Come back tomorrow, or try another type with -t."
+        )
         return 0
     while (current := service.current(started.session_id)) is not None:
         _show_item_header(env, current.number, current.total, current.item, current.retry)
@@ -148,19 +167,29 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
                 service.skip(current.session_id, current.position, env.clock())
                 continue
             break
-        result = service.answer(current.session_id, current.position, rating, env.clock(),
-                                seconds=round(time.monotonic() - shown_at, 1))
+        result = service.answer(
+            current.session_id,
+            current.position,
+            rating,
+            env.clock(),
+            seconds=round(time.monotonic() - shown_at, 1),
+        )
         label = GRADE_LABELS[Grade(rating)]
-        when = "again at the end of this session, then from tomorrow" if result.retry_added \
+        when = (
+            "again at the end of this session, then from tomorrow"
+            if result.retry_added
             else f"next review in {_days(result.interval_days)}"
+        )
         env.out.print(f"Recorded: {rating} · {label} — {when}.")
     service.close(started.session_id, env.clock())
     summary = service.summary(started.session_id, env.clock(), env.tz)
     env.out.rule("Session summary")
     counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {summary.ratings[g]}" for g in (1, 2, 3))
     env.out.print(f"Rated {summary.reviewed} item(s): {counts}")
-    env.out.print(f"Time spent: {_duration(summary.seconds)} · due tomorrow: "
-                  f"{summary.due_tomorrow} · streak: {summary.streak_days} day(s)")
+    env.out.print(
+        f"Time spent: {_duration(summary.seconds)} · due tomorrow: "
+        f"{summary.due_tomorrow} · streak: {summary.streak_days} day(s)"
+    )
     return 0
 
 
@@ -181,18 +210,25 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
     st = service.stats(user_id, env.clock(), env.tz)
     out = env.out
     out.rule(f"Progress of {args.user or env.settings.user}")
-    out.print(f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
-              f"sessions completed: {st.sessions}")
-    out.print(f"Streak: {st.streak.current} day(s) in a row · active {st.streak.active_last_14} "
-              f"of the last 14 days")
+    out.print(
+        f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
+        f"sessions completed: {st.sessions}"
+    )
+    out.print(
+        f"Streak: {st.streak.current} day(s) in a row · active {st.streak.active_last_14} "
+        f"of the last 14 days"
+    )
     out.print(f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}")
     if st.recent:
         table = Table(title="Last sessions", show_edge=False)
         for col in ("started", "rated", "no idea", "partial", "got it"):
             table.add_column(col, justify="right" if col != "started" else "left")
         for r in st.recent:
-            table.add_row(r.started_at.astimezone(env.tz).strftime("%Y-%m-%d %H:%M"),
-                          str(r.size), *(str(r.ratings[g]) for g in (1, 2, 3)))
+            table.add_row(
+                r.started_at.astimezone(env.tz).strftime("%Y-%m-%d %H:%M"),
+                str(r.size),
+                *(str(r.ratings[g]) for g in (1, 2, 3)),
+            )
         out.print(table)
     table = Table(title="Progress per category", show_edge=False)
     for col in ("category", "studied", "mastered", "total"):
@@ -257,8 +293,11 @@ def cmd_bot(env: Env, args: argparse.Namespace) -> int:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return 2
     if not token_is_wellformed(token):
-        print("TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<letters>',"
-              " as @BotFather gives it); check for quotes or spaces.", file=sys.stderr)
+        print(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<letters>',"
+            " as @BotFather gives it); check for quotes or spaces.",
+            file=sys.stderr,
+        )
         return 2
     from bot.app import run_bot  # the Telegram edge is imported only when it is needed
 
@@ -267,8 +306,10 @@ def cmd_bot(env: Env, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="studybot", description="Spaced-repetition study for ML/LLM interviews: "
-        "a Telegram bot and a terminal mode on the same engine.")
+        prog="studybot",
+        description="Spaced-repetition study for ML/LLM interviews: "
+        "a Telegram bot and a terminal mode on the same engine.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("study", help="study in the terminal")
     p.add_argument("-n", default="10", metavar="N", help="number of items (default 10, max 100)")
@@ -298,8 +339,13 @@ def _load_dotenv() -> None:
     load_dotenv(Path.cwd() / ".env", override=False)
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
-         clock: Callable[[], datetime] = _now, tz: tzinfo | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    clock: Callable[[], datetime] = _now,
+    tz: tzinfo | None = None,
+) -> int:
     """Entry point of `studybot` and `python -m bot`; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -312,12 +358,19 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
     except ConfigError as exc:
         print(f"studybot: configuration problem:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(
-        settings.log_level)))
-    env = Env(settings=settings, out=Console(highlight=False), stdin=stdin or sys.stdin,
-              clock=clock, tz=tz or _local_tz())
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(
+        max(logging.WARNING, logging.getLevelName(settings.log_level))
+    )
+    env = Env(
+        settings=settings,
+        out=Console(highlight=False),
+        stdin=stdin or sys.stdin,
+        clock=clock,
+        tz=tz or _local_tz(),
+    )
     try:
         code: int = args.func(env, args)
         return code
@@ -325,8 +378,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
         print(f"studybot: {exc}", file=sys.stderr)
         return 2
     except ContentError as exc:
-        print(f"studybot: {exc.problems[0]}. Set STUDYBOT_CONTENT_DIR to a folder of items "
-              "(see `studybot check-content`).", file=sys.stderr)
+        print(
+            f"studybot: {exc.problems[0]}. Set STUDYBOT_CONTENT_DIR to a folder of items "
+            "(see `studybot check-content`).",
+            file=sys.stderr,
+        )
         return 2
     except StorageError as exc:
         print(f"studybot: {exc}", file=sys.stderr)

@@ -89,7 +89,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         else (REPO_CONTENT_DIR,)
     )
     weights_raw = env.get("STUDYBOT_TYPE_WEIGHTS", "")
-    weights = _parse_weights(weights_raw, problems) if weights_raw.strip() else dict(DEFAULT_WEIGHTS)
+    weights = (
+        _parse_weights(weights_raw, problems) if weights_raw.strip() else dict(DEFAULT_WEIGHTS)
+    )
     level = env.get("LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         problems.append(f"LOG_LEVEL: {level!r} is not one of DEBUG, INFO, WARNING, ERROR")

@@ -22,12 +22,26 @@ import yaml
 logger = logging.getLogger(__name__)
 
 ITEM_TYPES = ("concept", "quiz", "deep", "derive")
-FOLDER_TYPES = {"concepts": "concept", "concept": "concept", "quiz": "quiz", "deep": "deep",
-                "derive": "derive", "derivations": "derive"}
+FOLDER_TYPES = {
+    "concepts": "concept",
+    "concept": "concept",
+    "quiz": "quiz",
+    "deep": "deep",
+    "derive": "derive",
+    "derivations": "derive",
+}
 ID_PREFIX_TYPES = {"c": "concept", "q": "quiz", "d": "deep", "v": "derive"}
 # Curriculum order: the order in which new items are introduced (ORIGIN.md's study plan).
-CATEGORIES = ("foundations", "transformers", "llm_architecture", "training", "rlhf",
-              "distributed", "evaluation", "advanced")
+CATEGORIES = (
+    "foundations",
+    "transformers",
+    "llm_architecture",
+    "training",
+    "rlhf",
+    "distributed",
+    "evaluation",
+    "advanced",
+)
 CATEGORY_RANK = {name: rank for rank, name in enumerate(CATEGORIES)}
 ALLOWED_FIELDS = {"id", "title", "type", "category", "difficulty", "tags"}
 REQUIRED_FIELDS = ("title", "category", "difficulty")
@@ -101,9 +115,27 @@ def _split_sections(body_lines: list[str], first_line: int) -> dict[str, tuple[i
 
 
 def _followups(text: str) -> tuple[str, ...]:
-    bullets = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip()
-               for line in text.splitlines() if re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", line)]
+    bullets = [
+        re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip()
+        for line in text.splitlines()
+        if re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", line)
+    ]
     return tuple(b for b in bullets if b)
+
+
+def _yaml_problem(lines: list[str], exc: yaml.YAMLError) -> tuple[int, str]:
+    """The file line and message of a front-matter YAML error."""
+    closing = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+    try:  # re-parse the exact block so that the error's lines map onto file lines (+2)
+        yaml.safe_load("\n".join(lines[1:closing]))
+    except yaml.YAMLError as exact:
+        exc = exact
+    # The context mark points at where the broken construct began (an unclosed bracket),
+    # which is where the author must look; fall back to the problem mark.
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    line = mark.line + 2 if mark is not None else 1
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return line, f"bad YAML front matter: {problem}"
 
 
 def _id_from_filename(path: Path) -> str:
@@ -141,10 +173,7 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
         try:
             post = frontmatter.loads(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 1  # +1 for the opening ---
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            problems.add(line, f"bad YAML front matter: {problem}")
+            problems.add(*_yaml_problem(lines, exc))
             return None, problems.items
         if not isinstance(post.metadata, dict):
             problems.add(1, "front matter must be a mapping of key: value lines")
@@ -154,8 +183,10 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
         body_start = closing + 1
         for key in meta:
             if key not in ALLOWED_FIELDS:
-                problems.add(_line_of(lines[:closing], rf"^{re.escape(str(key))}\s*:", 1),
-                             f"unknown field {key!r} (allowed: {', '.join(sorted(ALLOWED_FIELDS))})")
+                problems.add(
+                    _line_of(lines[:closing], rf"^{re.escape(str(key))}\s*:", 1),
+                    f"unknown field {key!r} (allowed: {', '.join(sorted(ALLOWED_FIELDS))})",
+                )
         header_lines = lines[:closing]
     else:
         # Older style: bold "**Key:** value" lines before the first section.
@@ -189,20 +220,27 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
     if not ID_RE.match(item_id):
         problems.add(line_for("id"), f"id {item_id!r} must be letters, digits and '-' only")
     elif item_id != file_id:
-        problems.add(line_for("id"),
-                     f"id {item_id!r} does not match the file name (expected {item_id}_<slug>.md)")
+        problems.add(
+            line_for("id"),
+            f"id {item_id!r} does not match the file name (expected {item_id}_<slug>.md)",
+        )
     item_type = str(meta.get("type") or _type_from_path(path, item_id) or "").strip().lower()
     if item_type not in ITEM_TYPES:
-        problems.add(line_for("type"), f"unknown type {item_type or '(none)'!r} "
-                     f"(use one of {', '.join(ITEM_TYPES)}, or put the file in a type folder)")
+        problems.add(
+            line_for("type"),
+            f"unknown type {item_type or '(none)'!r} "
+            f"(use one of {', '.join(ITEM_TYPES)}, or put the file in a type folder)",
+        )
     for key in REQUIRED_FIELDS:
         if meta.get(key) in (None, ""):
             problems.add(1, f"missing field {key!r}")
     title = str(meta.get("title") or "").strip()
     category = str(meta.get("category") or "").strip().lower()
     if category and category not in CATEGORY_RANK:
-        problems.add(line_for("category"),
-                     f"unknown category {category!r} (use one of {', '.join(CATEGORIES)})")
+        problems.add(
+            line_for("category"),
+            f"unknown category {category!r} (use one of {', '.join(CATEGORIES)})",
+        )
     difficulty = 0
     raw_difficulty = meta.get("difficulty")
     if raw_difficulty not in (None, ""):
@@ -222,7 +260,7 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
     tags = tuple(str(t).strip() for t in raw_tags if str(t).strip())
 
     sections = _split_sections(lines[body_start:], body_start + 1)
-    end_line = len(lines)
+    end_line = len(lines) - 1 if text.endswith("\n") else len(lines)
     texts: dict[str, str] = {}
     for name in ("question", "answer"):
         if name not in sections:
@@ -236,9 +274,18 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
 
     if problems.items:
         return None, problems.items
-    return Item(id=item_id, title=title, type=item_type, category=category,
-                difficulty=difficulty, tags=tags, question=texts["question"],
-                answer=texts["answer"], followups=followups, path=path), []
+    return Item(
+        id=item_id,
+        title=title,
+        type=item_type,
+        category=category,
+        difficulty=difficulty,
+        tags=tags,
+        question=texts["question"],
+        answer=texts["answer"],
+        followups=followups,
+        path=path,
+    ), []
 
 
 def iter_item_files(dirs: Iterable[Path]) -> Iterator[Path]:
@@ -247,7 +294,11 @@ def iter_item_files(dirs: Iterable[Path]) -> Iterator[Path]:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                if name.endswith(".md") and not name.startswith(".") and name.upper() != "README.MD":
+                if (
+                    name.endswith(".md")
+                    and not name.startswith(".")
+                    and name.upper() != "README.MD"
+                ):
                     yield Path(dirpath) / name
 
 
@@ -308,8 +359,11 @@ class Catalog:
             item, problems = parse_item(path)
             if item is None:
                 self._by_path.pop(path, None)
-                logger.warning("skipping invalid item %s (%s)", path,
-                               problems[0].split(": ", 1)[-1] if problems else "unreadable")
+                logger.warning(
+                    "skipping invalid item %s (%s)",
+                    path,
+                    problems[0].split(": ", 1)[-1] if problems else "unreadable",
+                )
             else:
                 self._by_path[path] = item
         self._files = current
@@ -317,8 +371,9 @@ class Catalog:
         for path in sorted(self._by_path):
             item = self._by_path[path]
             if item.id in items:
-                logger.warning("skipping %s: duplicate id %s (also in %s)", path, item.id,
-                               items[item.id].path)
+                logger.warning(
+                    "skipping %s: duplicate id %s (also in %s)", path, item.id, items[item.id].path
+                )
                 continue
             items[item.id] = item
         self._items = items

@@ -67,8 +67,10 @@ def describe_db_error(engine: Engine, exc: Exception) -> str:
     where = engine.url.render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
     if "not a database" in reason or "malformed" in reason:
-        return (f"{where} is not a usable SQLite database ({reason}); it was left untouched. "
-                "Restore it from a backup, or point DATABASE_URL at a new file.")
+        return (
+            f"{where} is not a usable SQLite database ({reason}); it was left untouched. "
+            "Restore it from a backup, or point DATABASE_URL at a new file."
+        )
     return f"cannot use the database {where}: {reason}. Check DATABASE_URL."
 
 

@@ -83,8 +83,9 @@ class CardState(Base):
     __tablename__ = "cards"
     __table_args__ = (Index("ix_cards_user_due", "user_id", "due"),)
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     state: Mapped[int] = mapped_column(Integer)
     step: Mapped[int | None] = mapped_column(Integer)
@@ -133,7 +134,8 @@ class Review(Base):
     item_id: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("study_sessions.id", ondelete="CASCADE"))
+        ForeignKey("study_sessions.id", ondelete="CASCADE")
+    )
     position: Mapped[int | None] = mapped_column(Integer)
     rating: Mapped[int] = mapped_column(Integer)
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -42,7 +42,7 @@ def _outside_code(text: str, fn: Callable[[str], str]) -> str:
     out: list[str] = []
     last = 0
     for match in _FENCE.finditer(text):
-        out.append(_outside_inline_code(text[last:match.start()], fn))
+        out.append(_outside_inline_code(text[last : match.start()], fn))
         out.append(match.group(0))
         last = match.end()
     out.append(_outside_inline_code(text[last:], fn))
@@ -53,7 +53,7 @@ def _outside_inline_code(text: str, fn: Callable[[str], str]) -> str:
     out: list[str] = []
     last = 0
     for match in _INLINE_CODE.finditer(text):
-        out.append(fn(text[last:match.start()]))
+        out.append(fn(text[last : match.start()]))
         out.append(match.group(0))
         last = match.end()
     out.append(fn(text[last:]))
@@ -74,7 +74,7 @@ def split_display(text: str) -> list[str | Formula]:
     for match in _DISPLAY.finditer(text):
         if any(a <= match.start() < b for a, b in fences):
             continue
-        buffer.append(text[last:match.start()])
+        buffer.append(text[last : match.start()])
         parts.append("".join(buffer))
         buffer = []
         parts.append(display_formula(match.group("body")))

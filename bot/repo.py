@@ -20,20 +20,41 @@ def user_by_telegram_id(db: Session, telegram_id: int) -> User | None:
     return db.scalars(select(User).where(User.telegram_id == telegram_id)).first()
 
 
-def add_user(db: Session, now: datetime, *, local_name: str | None = None,
-             telegram_id: int | None = None, first_name: str = "") -> User:
-    user = User(local_name=local_name, telegram_id=telegram_id, first_name=first_name,
-                timezone="UTC", created_at=now)
+def add_user(
+    db: Session,
+    now: datetime,
+    *,
+    local_name: str | None = None,
+    telegram_id: int | None = None,
+    first_name: str = "",
+) -> User:
+    user = User(
+        local_name=local_name,
+        telegram_id=telegram_id,
+        first_name=first_name,
+        timezone="UTC",
+        created_at=now,
+    )
     db.add(user)
     db.flush()
     return user
 
 
 def snapshot(row: CardState) -> CardSnapshot:
-    return CardSnapshot(item_id=row.item_id, state=row.state, step=row.step,
-                        stability=row.stability, difficulty=row.difficulty, due=row.due,
-                        last_review=row.last_review, first_seen=row.first_seen, reps=row.reps,
-                        lapses=row.lapses, streak=row.streak, suspended=row.suspended)
+    return CardSnapshot(
+        item_id=row.item_id,
+        state=row.state,
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+        first_seen=row.first_seen,
+        reps=row.reps,
+        lapses=row.lapses,
+        streak=row.streak,
+        suspended=row.suspended,
+    )
 
 
 def cards_for(db: Session, user_id: int) -> dict[str, CardSnapshot]:
@@ -59,18 +80,38 @@ def save_card(db: Session, user_id: int, card: CardSnapshot) -> None:
 
 
 def count_new_since(db: Session, user_id: int, since: datetime) -> int:
-    stmt = select(func.count()).select_from(CardState).where(
-        CardState.user_id == user_id, CardState.first_seen >= since)
+    stmt = (
+        select(func.count())
+        .select_from(CardState)
+        .where(CardState.user_id == user_id, CardState.first_seen >= since)
+    )
     return int(db.scalar(stmt) or 0)
 
 
-def add_session(db: Session, *, user_id: int, chat_id: int | None, kind: str,
-                item_type: str | None, item_ids: Iterable[str], notice: str,
-                now: datetime) -> StudySession:
+def add_session(
+    db: Session,
+    *,
+    user_id: int,
+    chat_id: int | None,
+    kind: str,
+    item_type: str | None,
+    item_ids: Iterable[str],
+    notice: str,
+    now: datetime,
+) -> StudySession:
     ids = list(item_ids)
-    row = StudySession(user_id=user_id, chat_id=chat_id, kind=kind, item_type=item_type,
-                       status="active", queue=",".join(ids), retry_from=len(ids), position=0,
-                       notice=notice, started_at=now)
+    row = StudySession(
+        user_id=user_id,
+        chat_id=chat_id,
+        kind=kind,
+        item_type=item_type,
+        status="active",
+        queue=",".join(ids),
+        retry_from=len(ids),
+        position=0,
+        notice=notice,
+        started_at=now,
+    )
     db.add(row)
     db.flush()
     return row
@@ -84,19 +125,39 @@ def get_session(db: Session, session_id: int, *, lock: bool = False) -> StudySes
 
 
 def active_sessions(db: Session, user_id: int, chat_id: int | None) -> list[StudySession]:
-    stmt = select(StudySession).where(StudySession.user_id == user_id,
-                                      StudySession.status == "active")
-    stmt = stmt.where(StudySession.chat_id.is_(None) if chat_id is None
-                      else StudySession.chat_id == chat_id)
+    stmt = select(StudySession).where(
+        StudySession.user_id == user_id, StudySession.status == "active"
+    )
+    stmt = stmt.where(
+        StudySession.chat_id.is_(None) if chat_id is None else StudySession.chat_id == chat_id
+    )
     return list(db.scalars(stmt))
 
 
-def add_review(db: Session, *, user_id: int, item_id: str, chat_id: int | None,
-               session_id: int | None, position: int | None, rating: int, now: datetime,
-               seconds: float | None, interval_days: float) -> Review:
-    row = Review(user_id=user_id, item_id=item_id, chat_id=chat_id, session_id=session_id,
-                 position=position, rating=rating, reviewed_at=now, seconds=seconds,
-                 interval_days=interval_days)
+def add_review(
+    db: Session,
+    *,
+    user_id: int,
+    item_id: str,
+    chat_id: int | None,
+    session_id: int | None,
+    position: int | None,
+    rating: int,
+    now: datetime,
+    seconds: float | None,
+    interval_days: float,
+) -> Review:
+    row = Review(
+        user_id=user_id,
+        item_id=item_id,
+        chat_id=chat_id,
+        session_id=session_id,
+        position=position,
+        rating=rating,
+        reviewed_at=now,
+        seconds=seconds,
+        interval_days=interval_days,
+    )
     db.add(row)
     db.flush()
     return row
@@ -116,7 +177,8 @@ def review_times(db: Session, user_id: int, since: datetime | None = None) -> li
 
 def reviews_since(db: Session, user_id: int, since: datetime) -> list[tuple[datetime, int]]:
     stmt = select(Review.reviewed_at, Review.rating).where(
-        Review.user_id == user_id, Review.reviewed_at >= since)
+        Review.user_id == user_id, Review.reviewed_at >= since
+    )
     return [(t, r) for t, r in db.execute(stmt)]
 
 
@@ -126,15 +188,21 @@ def count_reviews(db: Session, user_id: int) -> int:
 
 
 def recent_sessions(db: Session, user_id: int, limit: int) -> list[StudySession]:
-    stmt = (select(StudySession)
-            .where(StudySession.user_id == user_id, StudySession.status == "finished")
-            .order_by(StudySession.started_at.desc(), StudySession.id.desc()).limit(limit))
+    stmt = (
+        select(StudySession)
+        .where(StudySession.user_id == user_id, StudySession.status == "finished")
+        .order_by(StudySession.started_at.desc(), StudySession.id.desc())
+        .limit(limit)
+    )
     return list(db.scalars(stmt))
 
 
 def count_finished_sessions(db: Session, user_id: int) -> int:
-    stmt = select(func.count()).select_from(StudySession).where(
-        StudySession.user_id == user_id, StudySession.status == "finished")
+    stmt = (
+        select(func.count())
+        .select_from(StudySession)
+        .where(StudySession.user_id == user_id, StudySession.status == "finished")
+    )
     return int(db.scalar(stmt) or 0)
 
 
@@ -144,7 +212,8 @@ def ratings_by_session(db: Session, session_ids: list[int]) -> dict[int, list[in
     stmt = select(Review.session_id, Review.rating).where(Review.session_id.in_(session_ids))
     out: dict[int, list[int]] = {sid: [] for sid in session_ids}
     for sid, rating in db.execute(stmt):
-        out[sid].append(rating)
+        if sid is not None:
+            out[sid].append(rating)
     return out
 
 

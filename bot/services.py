@@ -87,16 +87,24 @@ class Summary:
 class StudyService:
     """The study engine's use-cases over one database and one catalog."""
 
-    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog,
-                 scheduling: Scheduling | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        scheduling: Scheduling | None = None,
+    ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.scheduling = scheduling or Scheduling()
-        self.scheduler: Scheduler = make_scheduler(self.scheduling.desired_retention,
-                                                   self.scheduling.max_interval_days,
-                                                   self.scheduling.fuzzing)
-        self.weights = dict(self.scheduling.type_weights or
-                            {"concept": 0.7, "quiz": 0.2, "deep": 0.05, "derive": 0.05})
+        self.scheduler: Scheduler = make_scheduler(
+            self.scheduling.desired_retention,
+            self.scheduling.max_interval_days,
+            self.scheduling.fuzzing,
+        )
+        self.weights = dict(
+            self.scheduling.type_weights
+            or {"concept": 0.7, "quiz": 0.2, "deep": 0.05, "derive": 0.05}
+        )
 
     # Users ---------------------------------------------------------------------------------
 
@@ -113,8 +121,9 @@ class StudyService:
             if user is None:
                 try:
                     with db.begin_nested():
-                        user = repo.add_user(db, now, telegram_id=telegram_id,
-                                             first_name=first_name)
+                        user = repo.add_user(
+                            db, now, telegram_id=telegram_id, first_name=first_name
+                        )
                 except IntegrityError:  # created concurrently by another update
                     user = repo.user_by_telegram_id(db, telegram_id)
                     assert user is not None
@@ -124,9 +133,18 @@ class StudyService:
 
     # Sessions ------------------------------------------------------------------------------
 
-    def start_session(self, user_id: int, n: int, now: datetime, tz: tzinfo, *,
-                      item_type: str | None = None, chat_id: int | None = None,
-                      kind: str = "study", explicit: bool = True) -> Started:
+    def start_session(
+        self,
+        user_id: int,
+        n: int,
+        now: datetime,
+        tz: tzinfo,
+        *,
+        item_type: str | None = None,
+        chat_id: int | None = None,
+        kind: str = "study",
+        explicit: bool = True,
+    ) -> Started:
         """Choose up to ``n`` items and open a session (closing the user's open one here).
 
         A session with no items is not stored; its ``session_id`` is 0.
@@ -140,23 +158,38 @@ class StudyService:
             seen_today = repo.count_new_since(db, user_id, local_midnight(now, tz))
             allowance = self.scheduling.new_per_day - seen_today
             selection = select_items(
-                self.catalog.in_curriculum_order(), cards, now, n,
+                self.catalog.in_curriculum_order(),
+                cards,
+                now,
+                n,
                 recall=lambda c: retrievability(self.scheduler, c, now),
-                weights=self.weights, new_allowance=allowance, item_type=item_type,
-                explicit=explicit)
+                weights=self.weights,
+                new_allowance=allowance,
+                item_type=item_type,
+                explicit=explicit,
+            )
             notice = self._notice(selection, n)
             if not selection.item_ids:
                 return Started(0, 0, notice, selection)
-            row = repo.add_session(db, user_id=user_id, chat_id=chat_id, kind=kind,
-                                   item_type=item_type, item_ids=selection.item_ids,
-                                   notice=notice, now=now)
+            row = repo.add_session(
+                db,
+                user_id=user_id,
+                chat_id=chat_id,
+                kind=kind,
+                item_type=item_type,
+                item_ids=selection.item_ids,
+                notice=notice,
+                now=now,
+            )
             return Started(row.id, len(selection.item_ids), notice, selection)
 
     def _notice(self, sel: Selection, asked: int) -> str:
         parts = []
         if sel.past_cap:
-            parts.append(f"{sel.past_cap} new item(s) beyond today's limit of "
-                         f"{self.scheduling.new_per_day}, since nothing else was left")
+            parts.append(
+                f"{sel.past_cap} new item(s) beyond today's limit of "
+                f"{self.scheduling.new_per_day}, since nothing else was left"
+            )
         if sel.ahead:
             parts.append(f"{sel.ahead} item(s) reviewed ahead of schedule")
         if len(sel.item_ids) < asked:
@@ -177,11 +210,23 @@ class StudyService:
                 return None
             item = self.catalog.get(queue[row.position])
             assert item is not None
-            return Current(session_id, row.position, row.position + 1, len(queue), item,
-                           retry=row.position >= row.retry_from)
+            return Current(
+                session_id,
+                row.position,
+                row.position + 1,
+                len(queue),
+                item,
+                retry=row.position >= row.retry_from,
+            )
 
-    def answer(self, session_id: int, position: int, rating: int, now: datetime,
-               seconds: float | None = None) -> Answered:
+    def answer(
+        self,
+        session_id: int,
+        position: int,
+        rating: int,
+        now: datetime,
+        seconds: float | None = None,
+    ) -> Answered:
         """Record a rating for the item at ``position``; then the session moves on.
 
         Nothing is recorded when the session is over, the position is not the current one, or
@@ -199,9 +244,18 @@ class StudyService:
                 item_id = queue[position]
                 card = repo.card_for(db, row.user_id, item_id)
                 updated, interval = grade(self.scheduler, card, item_id, rating, now)
-                repo.add_review(db, user_id=row.user_id, item_id=item_id, chat_id=row.chat_id,
-                                session_id=row.id, position=position, rating=int(rating),
-                                now=now, seconds=seconds, interval_days=interval)
+                repo.add_review(
+                    db,
+                    user_id=row.user_id,
+                    item_id=item_id,
+                    chat_id=row.chat_id,
+                    session_id=row.id,
+                    position=position,
+                    rating=int(rating),
+                    now=now,
+                    seconds=seconds,
+                    interval_days=interval,
+                )
                 repo.save_card(db, row.user_id, updated)
                 retry = rating == Grade.NO_IDEA and position < row.retry_from
                 if retry:  # one more look at the end of this session
@@ -244,11 +298,14 @@ class StudyService:
             end = row.finished_at or now
             cards = repo.cards_for(db, row.user_id).values()
             times = repo.review_times(db, row.user_id, since=now - timedelta(days=400))
-        return Summary(ratings={g: counts.get(g, 0) for g in (1, 2, 3)},
-                       seconds=max((end - row.started_at).total_seconds(), 0.0),
-                       due_tomorrow=due_counts(cards, now, tz).tomorrow,
-                       streak_days=streak(times, now, tz).current,
-                       reviewed=len(reviews), planned=row.retry_from)
+        return Summary(
+            ratings={g: counts.get(g, 0) for g in (1, 2, 3)},
+            seconds=max((end - row.started_at).total_seconds(), 0.0),
+            due_tomorrow=due_counts(cards, now, tz).tomorrow,
+            streak_days=streak(times, now, tz).current,
+            reviewed=len(reviews),
+            planned=row.retry_from,
+        )
 
     # Stats and reset -------------------------------------------------------------------------
 
@@ -265,15 +322,26 @@ class StudyService:
             month = repo.reviews_since(db, user_id, local_midnight(now, tz, -29))
             times = repo.review_times(db, user_id, since=now - timedelta(days=400))
         live = {k: v for k, v in cards.items() if k in self.catalog}
-        results = [SessionResult(s.started_at, len(by_session[s.id]),
-                                 {g: by_session[s.id].count(g) for g in (1, 2, 3)})
-                   for s in recent]
-        return Stats(total_items=len(items), studied=len(live), reviews=n_reviews,
-                     sessions=n_sessions, streak=streak(times, now, tz), recent=results,
-                     due=due_counts(live.values(), now, tz),
-                     categories=category_progress(items, live),
-                     daily=daily_ratings(month, now, tz),
-                     forecast=due_forecast(live.values(), now, tz))
+        results = [
+            SessionResult(
+                s.started_at,
+                len(by_session[s.id]),
+                {g: by_session[s.id].count(g) for g in (1, 2, 3)},
+            )
+            for s in recent
+        ]
+        return Stats(
+            total_items=len(items),
+            studied=len(live),
+            reviews=n_reviews,
+            sessions=n_sessions,
+            streak=streak(times, now, tz),
+            recent=results,
+            due=due_counts(live.values(), now, tz),
+            categories=category_progress(items, live),
+            daily=daily_ratings(month, now, tz),
+            forecast=due_forecast(live.values(), now, tz),
+        )
 
     def reset(self, user_id: int) -> int:
         """Delete a learner's progress (cards, reviews, sessions); return reviews deleted."""

@@ -46,21 +46,34 @@ class CardSnapshot:
     suspended: bool = False
 
 
-def make_scheduler(desired_retention: float = 0.9, max_interval_days: int = 60,
-                   fuzzing: bool = True) -> Scheduler:
+def make_scheduler(
+    desired_retention: float = 0.9, max_interval_days: int = 60, fuzzing: bool = True
+) -> Scheduler:
     """An FSRS scheduler without minute-level learning steps (the session retry replaces them)."""
-    return Scheduler(desired_retention=desired_retention, learning_steps=(),
-                     relearning_steps=(), maximum_interval=max_interval_days,
-                     enable_fuzzing=fuzzing)
+    return Scheduler(
+        desired_retention=desired_retention,
+        learning_steps=(),
+        relearning_steps=(),
+        maximum_interval=max_interval_days,
+        enable_fuzzing=fuzzing,
+    )
 
 
 def _to_fsrs(card: CardSnapshot) -> Card:
-    return Card(card_id=0, state=State(card.state), step=card.step, stability=card.stability,
-                difficulty=card.difficulty, due=card.due, last_review=card.last_review)
+    return Card(
+        card_id=0,
+        state=State(card.state),
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=card.due,
+        last_review=card.last_review,
+    )
 
 
-def grade(scheduler: Scheduler, card: CardSnapshot | None, item_id: str, rating: Grade,
-          now: datetime) -> tuple[CardSnapshot, float]:
+def grade(
+    scheduler: Scheduler, card: CardSnapshot | None, item_id: str, rating: Grade, now: datetime
+) -> tuple[CardSnapshot, float]:
     """Apply one rating.
 
     Args:
@@ -82,10 +95,17 @@ def grade(scheduler: Scheduler, card: CardSnapshot | None, item_id: str, rating:
     lapses = (card.lapses if card else 0) + (1 if rating == Grade.NO_IDEA and card else 0)
     streak = (card.streak if card else 0) + 1 if rating == Grade.GOT_IT else 0
     snapshot = CardSnapshot(
-        item_id=item_id, state=int(updated.state), step=updated.step,
-        stability=updated.stability, difficulty=updated.difficulty, due=updated.due,
-        last_review=updated.last_review, first_seen=card.first_seen if card else now,
-        reps=(card.reps if card else 0) + 1, lapses=lapses, streak=streak,
+        item_id=item_id,
+        state=int(updated.state),
+        step=updated.step,
+        stability=updated.stability,
+        difficulty=updated.difficulty,
+        due=updated.due,
+        last_review=updated.last_review,
+        first_seen=card.first_seen if card else now,
+        reps=(card.reps if card else 0) + 1,
+        lapses=lapses,
+        streak=streak,
         suspended=card.suspended if card else False,
     )
     return snapshot, interval
@@ -153,8 +173,10 @@ def select_items(
     """
     pool = [i for i in items if item_type is None or i.type == item_type]
     pool = [i for i in pool if not (i.id in cards and cards[i.id].suspended)]
-    due = sorted((i for i in pool if i.id in cards and cards[i.id].due <= now),
-                 key=lambda i: (recall(cards[i.id]), i.id))
+    due = sorted(
+        (i for i in pool if i.id in cards and cards[i.id].due <= now),
+        key=lambda i: (recall(cards[i.id]), i.id),
+    )
     new = [i for i in pool if i.id not in cards]  # already in curriculum order
     chosen: list[Item] = []
     taken: set[str] = set()
@@ -165,8 +187,9 @@ def select_items(
         taken.add(item.id)
 
     if item_type is None:
-        quotas = type_quotas(n, {t: w for t, w in weights.items()
-                                 if any(i.type == t for i in pool)})
+        quotas = type_quotas(
+            n, {t: w for t, w in weights.items() if any(i.type == t for i in pool)}
+        )
         for t, quota in quotas.items():
             for item in [i for i in due if i.type == t][:quota]:
                 take(item)
@@ -197,18 +220,27 @@ def select_items(
             if item.id not in taken:
                 take(item)
                 past_cap += 1
-        later = sorted((i for i in pool if i.id in cards and i.id not in taken),
-                       key=lambda i: (recall(cards[i.id]), i.id))
+        later = sorted(
+            (i for i in pool if i.id in cards and i.id not in taken),
+            key=lambda i: (recall(cards[i.id]), i.id),
+        )
         for item in later[: max(n - len(chosen), 0)]:
             take(item)
             ahead += 1
     # Show due items first (most at risk first), then new ones in curriculum order.
-    due_part = sorted((i for i in chosen if i.id in cards and cards[i.id].due <= now),
-                      key=lambda i: (recall(cards[i.id]), i.id))
+    due_part = sorted(
+        (i for i in chosen if i.id in cards and cards[i.id].due <= now),
+        key=lambda i: (recall(cards[i.id]), i.id),
+    )
     rest = [i for i in chosen if i not in due_part]
     ordered = due_part + [i for i in rest if i.id not in cards] + [i for i in rest if i.id in cards]
-    return Selection(item_ids=tuple(i.id for i in ordered), due=n_due, new=n_new + past_cap,
-                     past_cap=past_cap, ahead=ahead)
+    return Selection(
+        item_ids=tuple(i.id for i in ordered),
+        due=n_due,
+        new=n_new + past_cap,
+        past_cap=past_cap,
+        ahead=ahead,
+    )
 
 
 def with_suspended(card: CardSnapshot, suspended: bool) -> CardSnapshot:

@@ -71,8 +71,9 @@ class CategoryProgress:
 MASTERED_STABILITY_DAYS = 21.0
 
 
-def category_progress(items: Iterable[Item], cards: Mapping[str, CardSnapshot]
-                      ) -> list[CategoryProgress]:
+def category_progress(
+    items: Iterable[Item], cards: Mapping[str, CardSnapshot]
+) -> list[CategoryProgress]:
     """Studied and mastered counts per category, in curriculum order."""
     totals: Counter[str] = Counter()
     studied: Counter[str] = Counter()
@@ -111,8 +112,9 @@ class Stats:
     forecast: list[int] = field(default_factory=list)  # due per day for the next 14 days
 
 
-def daily_ratings(reviews: Iterable[tuple[datetime, int]], now: datetime, tz: tzinfo,
-                  days: int = 30) -> dict[date, dict[int, int]]:
+def daily_ratings(
+    reviews: Iterable[tuple[datetime, int]], now: datetime, tz: tzinfo, days: int = 30
+) -> dict[date, dict[int, int]]:
     """Reviews per local day for the last ``days`` days, split by rating."""
     today = now.astimezone(tz).date()
     out = {today - timedelta(days=k): {1: 0, 2: 0, 3: 0} for k in range(days - 1, -1, -1)}
@@ -123,8 +125,9 @@ def daily_ratings(reviews: Iterable[tuple[datetime, int]], now: datetime, tz: tz
     return out
 
 
-def due_forecast(cards: Iterable[CardSnapshot], now: datetime, tz: tzinfo,
-                 days: int = 14) -> list[int]:
+def due_forecast(
+    cards: Iterable[CardSnapshot], now: datetime, tz: tzinfo, days: int = 14
+) -> list[int]:
     """Items falling due on each of the next ``days`` local days (today includes overdue)."""
     today = now.astimezone(tz).date()
     counts = [0] * days

@@ -1,0 +1,83 @@
+"""Shared fixtures: a tiny content folder, a real SQLite database, a pinned clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.content import Catalog, load_catalog
+from bot.db import open_database
+from bot.services import Scheduling, StudyService
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def write_item(
+    root: Path,
+    folder: str,
+    item_id: str,
+    *,
+    category: str = "foundations",
+    difficulty: int = 2,
+    title: str | None = None,
+    type_: str | None = None,
+    extra: str = "",
+    question: str = "What is it?",
+    answer: str = "It is a thing, with $x^2$.",
+) -> Path:
+    """Write one valid item in the YAML style and return its path."""
+    title = title or f"Item {item_id}"
+    folder_types = {"concepts": "concept", "quiz": "quiz", "deep": "deep", "derive": "derive"}
+    type_ = type_ or folder_types.get(folder, "concept")
+    path = root / folder / f"{item_id}_item.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"---\nid: {item_id}\ntitle: {title}\ntype: {type_}\ncategory: {category}\n"
+        f"difficulty: {difficulty}\ntags: [t]\n{extra}---\n# {title}\n\n"
+        f"## Question\n{question}\n\n## Answer\n{answer}\n\n"
+        f"## Follow-up Questions\n- Why?\n- How?\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """12 concepts over three categories, 4 quiz, 2 deep, 2 derive."""
+    root = tmp_path / "content"
+    cats = ["foundations", "transformers", "advanced"]
+    for k in range(12):
+        write_item(root, "concepts", f"c{k + 1:03d}", category=cats[k // 4], difficulty=1 + k % 4)
+    for k in range(4):
+        write_item(root, "quiz", f"q{k + 1:03d}", category=cats[k % 3])
+    for k in range(2):
+        write_item(root, "deep", f"d{k + 1:03d}", category="transformers", difficulty=4)
+        write_item(root, "derive", f"v{k + 1:03d}", category="foundations", difficulty=4)
+    return root
+
+
+@pytest.fixture
+def catalog(content_dir: Path) -> Catalog:
+    return load_catalog([content_dir])
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine, factory = open_database(db_url)
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture
+def service(sessions: sessionmaker[Session], catalog: Catalog) -> StudyService:
+    return StudyService(sessions, catalog, Scheduling(fuzzing=False, new_per_day=15))
