@@ -152,6 +152,7 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
         if key == "s":
             service.skip(current.session_id, current.position, env.clock())
             continue
+        service.reveal(current.session_id, current.position)
         _show_answer(env, current.item)
         rating: int | None = None
         while rating is None:

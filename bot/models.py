@@ -116,6 +116,8 @@ class StudySession(Base):
     retry_from: Mapped[int] = mapped_column(Integer)  # positions >= this are retries
     position: Mapped[int] = mapped_column(Integer, default=0)
     notice: Mapped[str] = mapped_column(Text, default="")
+    revealed: Mapped[int] = mapped_column(Integer, default=-1)  # position whose answer is shown
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # current item shown at
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import repo
 from bot.content import Catalog, Item
+from bot.models import StudySession
 from bot.srs import Grade, Selection, grade, make_scheduler, retrievability, select_items
 from bot.stats import (
     SessionResult,
@@ -69,7 +70,7 @@ class Current:
 @dataclass(frozen=True)
 class Answered:
     recorded: bool
-    reason: str = ""  # why nothing was recorded: "finished", "stale", "duplicate"
+    reason: str = ""  # why nothing was recorded: "finished", "stale", "duplicate", "foreign"
     interval_days: float = 0.0
     retry_added: bool = False
 
@@ -219,6 +220,35 @@ class StudyService:
                 retry=row.position >= row.retry_from,
             )
 
+    @staticmethod
+    def _check(row: StudySession | None, position: int, user_id: int | None) -> str:
+        """Why a press on (session, position) by ``user_id`` must be refused, or ""."""
+        if row is None:
+            return "unknown"
+        if user_id is not None and row.user_id != user_id:
+            return "foreign"
+        if row.status != "active":
+            return "finished"
+        if position != row.position:
+            return "duplicate" if position < row.position else "stale"
+        return ""
+
+    def reveal(self, session_id: int, position: int, user_id: int | None = None) -> str:
+        """Claim the reveal of the current item's answer; "" when this call claimed it.
+
+        Returns the refusal reason otherwise ("revealed" when it was already shown).
+        """
+        with self.sessions.begin() as db:
+            row = repo.get_session(db, session_id, lock=True)
+            reason = self._check(row, position, user_id)
+            if reason:
+                return reason
+            assert row is not None
+            if row.revealed == position:
+                return "revealed"
+            row.revealed = position
+            return ""
+
     def answer(
         self,
         session_id: int,
@@ -226,20 +256,24 @@ class StudyService:
         rating: int,
         now: datetime,
         seconds: float | None = None,
+        user_id: int | None = None,
     ) -> Answered:
         """Record a rating for the item at ``position``; then the session moves on.
 
-        Nothing is recorded when the session is over, the position is not the current one, or
-        the same answer was already recorded.
+        Nothing is recorded when the session is over or belongs to someone else, the position
+        is not the current one, or the same answer was already recorded. ``seconds`` defaults
+        to the time since the item was shown.
         """
         rating = Grade(rating)
         try:
             with self.sessions.begin() as db:
                 row = repo.get_session(db, session_id, lock=True)
-                if row is None or row.status != "active":
-                    return Answered(False, "finished")
-                if position != row.position:
-                    return Answered(False, "duplicate" if position < row.position else "stale")
+                reason = self._check(row, position, user_id)
+                if reason:
+                    return Answered(False, reason)
+                assert row is not None
+                if seconds is None and row.shown_at is not None:
+                    seconds = round(min((now - row.shown_at).total_seconds(), 3600.0), 1)
                 queue = row.queue.split(",")
                 item_id = queue[position]
                 card = repo.card_for(db, row.user_id, item_id)
@@ -260,23 +294,35 @@ class StudyService:
                 retry = rating == Grade.NO_IDEA and position < row.retry_from
                 if retry:  # one more look at the end of this session
                     row.queue = ",".join([*queue, item_id])
-                row.position = position + 1
-                if row.position >= len(row.queue.split(",")):
-                    row.status, row.finished_at = "finished", now
+                self._advance(row, now)
                 return Answered(True, interval_days=interval, retry_added=retry)
         except IntegrityError:
             return Answered(False, "duplicate")
 
-    def skip(self, session_id: int, position: int, now: datetime) -> bool:
-        """Move past the current item without a rating; False when nothing changed."""
+    @staticmethod
+    def _advance(row: StudySession, now: datetime) -> None:
+        row.position += 1
+        row.shown_at = now
+        if row.position >= len(row.queue.split(",")):
+            row.status, row.finished_at = "finished", now
+
+    def skip(self, session_id: int, position: int, now: datetime,
+             user_id: int | None = None) -> str:
+        """Move past the current item without a rating; "" when skipped, else the reason."""
         with self.sessions.begin() as db:
             row = repo.get_session(db, session_id, lock=True)
-            if row is None or row.status != "active" or position != row.position:
-                return False
-            row.position += 1
-            if row.position >= len(row.queue.split(",")):
-                row.status, row.finished_at = "finished", now
-            return True
+            reason = self._check(row, position, user_id)
+            if reason:
+                return reason
+            assert row is not None
+            self._advance(row, now)
+            return ""
+
+    def active_session(self, user_id: int, chat_id: int | None) -> int:
+        """The id of the user's open session in this chat, or 0."""
+        with self.sessions.begin() as db:
+            rows = repo.active_sessions(db, user_id, chat_id)
+            return max((r.id for r in rows), default=0)
 
     def close(self, session_id: int, now: datetime, status: str = "finished") -> bool:
         """End a session early (``finished`` keeps it in the history, ``cancelled`` does too)."""

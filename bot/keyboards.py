@@ -1,0 +1,78 @@
+"""Inline keyboards, and the one place where callback data is encoded and decoded.
+
+Callback data is short ASCII ("r:12:3:2" = rate session 12, position 3, grade 2), always well
+under Telegram's 64-byte limit. ``decode`` accepts only what ``encode_*`` produce; anything else
+(forged, malformed, oversized) decodes to None and is answered with a short alert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit
+
+from bot.srs import GRADE_LABELS, Grade
+
+_PATTERN = re.compile(r"^(?P<action>[arkgtpq]):(?P<a>\d{1,12}):(?P<b>\d{1,6})(?::(?P<c>[1-3]))?$")
+_SIMPLE = {"n", "z:y", "z:n"}
+NOOP = "n"
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A decoded button press."""
+
+    action: str  # a reveal, r rate, k skip, n no-op, z reset confirm (arg "y"/"n"), ...
+    session_id: int = 0
+    position: int = 0
+    grade: int = 0
+    arg: str = ""
+
+
+def decode(data: str | None) -> Callback | None:
+    """Parse callback data the bot issued; None for anything else."""
+    if not data or len(data.encode()) > InlineKeyboardButtonLimit.MAX_CALLBACK_DATA:
+        return None
+    if data in _SIMPLE:
+        action, _, arg = data.partition(":")
+        return Callback(action=action, arg=arg)
+    match = _PATTERN.match(data)
+    if not match:
+        return None
+    action = match.group("action")
+    grade = int(match.group("c") or 0)
+    if (action in ("r", "g")) != bool(grade):
+        return None
+    return Callback(action=action, session_id=int(match.group("a")),
+                    position=int(match.group("b")), grade=grade)
+
+
+def question_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
+    """[Show answer] [Skip] under a question."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("Show answer", callback_data=f"a:{session_id}:{position}"),
+        InlineKeyboardButton("Skip", callback_data=f"k:{session_id}:{position}"),
+    ]])
+
+
+def rating_keyboard(session_id: int, position: int, action: str = "r") -> InlineKeyboardMarkup:
+    """[1 · No idea] [2 · Partial] [3 · Got it] under an answer."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(f"{int(g)} · {GRADE_LABELS[g]}",
+                             callback_data=f"{action}:{session_id}:{position}:{int(g)}")
+        for g in Grade
+    ]])
+
+
+def done_keyboard(label: str) -> InlineKeyboardMarkup:
+    """A single inert button that shows what was chosen."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=NOOP)]])
+
+
+def reset_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("Yes, delete my progress", callback_data="z:y"),
+        InlineKeyboardButton("Cancel", callback_data="z:n"),
+    ]])
