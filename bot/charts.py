@@ -37,8 +37,9 @@ def formula_png(latex: str, boxed: bool = False, dpi: int = 200) -> bytes:
     fig.text(0.5, 0.5, f"${latex}$", fontsize=15, ha="center", va="center", bbox=box)
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.18,
-                    facecolor="white")
+        fig.savefig(
+            buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.18, facecolor="white"
+        )
     except ValueError as exc:  # mathtext parse errors are ValueErrors
         raise FormulaError(str(exc).splitlines()[0] if str(exc) else "cannot draw") from exc
     return buffer.getvalue()
@@ -54,8 +55,14 @@ def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     base = [0] * len(days)
     for rating in (1, 2, 3):
         values = [stats.daily[d][rating] for d in days]
-        top.bar(range(len(days)), values, bottom=base, color=RATING_COLORS[rating],
-                label=RATING_NAMES[rating], width=0.8)
+        top.bar(
+            range(len(days)),
+            values,
+            bottom=base,
+            color=RATING_COLORS[rating],
+            label=RATING_NAMES[rating],
+            width=0.8,
+        )
         base = [b + v for b, v in zip(base, values, strict=True)]
     top.set_title("Reviews per day, last 30 days")
     top.set_xticks(range(0, len(days), 5), labels[::5])

@@ -45,25 +45,36 @@ def decode(data: str | None) -> Callback | None:
     grade = int(match.group("c") or 0)
     if (action in ("r", "g")) != bool(grade):
         return None
-    return Callback(action=action, session_id=int(match.group("a")),
-                    position=int(match.group("b")), grade=grade)
+    return Callback(
+        action=action, session_id=int(match.group("a")), position=int(match.group("b")), grade=grade
+    )
 
 
 def question_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
     """[Show answer] [Skip] under a question."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("Show answer", callback_data=f"a:{session_id}:{position}"),
-        InlineKeyboardButton("Skip", callback_data=f"k:{session_id}:{position}"),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Show answer", callback_data=f"a:{session_id}:{position}"),
+                InlineKeyboardButton("Skip", callback_data=f"k:{session_id}:{position}"),
+            ]
+        ]
+    )
 
 
 def rating_keyboard(session_id: int, position: int, action: str = "r") -> InlineKeyboardMarkup:
     """[1 · No idea] [2 · Partial] [3 · Got it] under an answer."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(f"{int(g)} · {GRADE_LABELS[g]}",
-                             callback_data=f"{action}:{session_id}:{position}:{int(g)}")
-        for g in Grade
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{int(g)} · {GRADE_LABELS[g]}",
+                    callback_data=f"{action}:{session_id}:{position}:{int(g)}",
+                )
+                for g in Grade
+            ]
+        ]
+    )
 
 
 def done_keyboard(label: str) -> InlineKeyboardMarkup:
@@ -72,7 +83,11 @@ def done_keyboard(label: str) -> InlineKeyboardMarkup:
 
 
 def reset_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("Yes, delete my progress", callback_data="z:y"),
-        InlineKeyboardButton("Cancel", callback_data="z:n"),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Yes, delete my progress", callback_data="z:y"),
+                InlineKeyboardButton("Cancel", callback_data="z:n"),
+            ]
+        ]
+    )

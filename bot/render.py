@@ -128,8 +128,9 @@ def _protect_inline_math(text: str) -> tuple[str, list[str]]:
         formulas.append(latex_to_unicode(body))
         return f"\ue000{len(formulas) - 1}\ue001"
 
-    return _outside_code(text, lambda part: _INLINE.sub(lambda m: stash(m.group("body")),
-                                                         part)), formulas
+    return _outside_code(
+        text, lambda part: _INLINE.sub(lambda m: stash(m.group("body")), part)
+    ), formulas
 
 
 class _HtmlWriter:
@@ -138,8 +139,9 @@ class _HtmlWriter:
 
     def text(self, raw: str) -> str:
         escaped = html.escape(raw, quote=False)
-        return _PLACEHOLDER.sub(lambda m: html.escape(self.formulas[int(m.group(1))],
-                                                      quote=False), escaped)
+        return _PLACEHOLDER.sub(
+            lambda m: html.escape(self.formulas[int(m.group(1))], quote=False), escaped
+        )
 
     def inline(self, node: SyntaxTreeNode) -> str:
         out: list[str] = []
@@ -197,8 +199,12 @@ class _HtmlWriter:
             return self.list_items(node, depth)
         if kind == "blockquote":
             inner = "\n".join(b.html for b in self.blocks(node, depth))
-            return [Block(f"<blockquote>{inner}</blockquote>",
-                          plain=html.unescape(re.sub(r"<[^>]+>", "", inner)))]
+            return [
+                Block(
+                    f"<blockquote>{inner}</blockquote>",
+                    plain=html.unescape(re.sub(r"<[^>]+>", "", inner)),
+                )
+            ]
         if kind == "table":
             return [self.table(node)]
         if kind == "hr":
@@ -228,8 +234,11 @@ class _HtmlWriter:
                 else:
                     parts.extend(b.html for b in self.block(child, depth + 1))
             body = "\n".join(parts)
-            first = Block(f"{indent}{marker} {body}", sep="\n" if out or depth else "\n\n",
-                          plain=html.unescape(re.sub(r"<[^>]+>", "", body)))
+            first = Block(
+                f"{indent}{marker} {body}",
+                sep="\n" if out or depth else "\n\n",
+                plain=html.unescape(re.sub(r"<[^>]+>", "", body)),
+            )
             out.append(first)
             out.extend(Block(b.html, sep="\n", plain=b.plain) for b in nested)
         return out
@@ -238,8 +247,12 @@ class _HtmlWriter:
         rows: list[list[str]] = []
         for section in node.children:
             for tr in section.children:
-                rows.append([html.unescape(self.plain(cell.children[0]) if cell.children else "")
-                             for cell in tr.children])
+                rows.append(
+                    [
+                        html.unescape(self.plain(cell.children[0]) if cell.children else "")
+                        for cell in tr.children
+                    ]
+                )
         widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(len(rows[0]))]
         lines = []
         for k, row in enumerate(rows):
@@ -308,8 +321,7 @@ def pack(blocks: list[Block], limit: int, first_prefix: str = "") -> list[str]:
     messages: list[str] = []
     current = first_prefix
     for block in blocks:
-        parts = [block] if html_length(block.html) <= limit - 1 else \
-            _split_long_block(block, limit)
+        parts = [block] if html_length(block.html) <= limit - 1 else _split_long_block(block, limit)
         for part in parts:
             candidate = f"{current}{part.sep}{part.html}" if current else part.html
             if html_length(candidate) <= limit:

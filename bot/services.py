@@ -306,8 +306,9 @@ class StudyService:
         if row.position >= len(row.queue.split(",")):
             row.status, row.finished_at = "finished", now
 
-    def skip(self, session_id: int, position: int, now: datetime,
-             user_id: int | None = None) -> str:
+    def skip(
+        self, session_id: int, position: int, now: datetime, user_id: int | None = None
+    ) -> str:
         """Move past the current item without a rating; "" when skipped, else the reason."""
         with self.sessions.begin() as db:
             row = repo.get_session(db, session_id, lock=True)

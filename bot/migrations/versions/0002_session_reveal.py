@@ -16,8 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("study_sessions") as batch:
-        batch.add_column(sa.Column("revealed", sa.Integer(), nullable=False,
-                                   server_default="-1"))
+        batch.add_column(sa.Column("revealed", sa.Integer(), nullable=False, server_default="-1"))
         batch.add_column(sa.Column("shown_at", sa.DateTime(timezone=True), nullable=True))
 
 

@@ -1,0 +1,115 @@
+"""The Telegram edge: build the Application (builder, Defaults, rate limiter, handlers), run it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot import handlers
+from bot.config import Settings
+from bot.content import load_catalog
+from bot.db import open_database
+from bot.handlers.basic import COMMANDS
+from bot.handlers.common import Deps
+from bot.services import Scheduling, StudyService
+
+logger = logging.getLogger(__name__)
+REDACTED = "<token>"
+
+
+class RedactToken(logging.Filter):
+    """Replace the bot token in every record (message, arguments and traceback).
+
+    httpx logs request URLs and PTB's debug lines show the base URL, both of which contain the
+    token; a filter on the handlers catches them all, whichever logger they come from.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, REDACTED), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, REDACTED)
+        if record.stack_info and self.token in record.stack_info:
+            record.stack_info = record.stack_info.replace(self.token, REDACTED)
+        return True
+
+
+def install_redaction(token: str) -> RedactToken:
+    """Attach the token filter to every handler of the root logger (and future records)."""
+    flt = RedactToken(token)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.addFilter(flt)
+    # Loggers that print URLs at INFO: keep them quiet, redaction stays as the safety net.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    return flt
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    me = app.bot.username if app.bot._bot_user else "?"
+    logger.info("bot @%s started", me)
+
+
+def build_application(settings: Settings, deps: Deps) -> Application:  # type: ignore[type-arg]
+    """Wire the Application: base URL, HTML defaults, rate limiter, handlers, deps."""
+    assert settings.token
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .post_init(_post_init)
+        .connection_pool_size(32)
+        .concurrent_updates(True)
+    )
+    if settings.rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))  # type: ignore[arg-type]
+    app = builder.build()
+    app.bot_data["deps"] = deps
+    handlers.register(app)
+    return app
+
+
+def make_deps(settings: Settings) -> Deps:
+    """Open the content and the database (migrating it) and build the services."""
+    catalog = load_catalog(settings.content_dirs)
+    _engine, sessions = open_database(settings.database_url)
+    service = StudyService(
+        sessions,
+        catalog,
+        Scheduling(
+            desired_retention=settings.desired_retention,
+            max_interval_days=settings.max_interval_days,
+            fuzzing=settings.fuzzing,
+            new_per_day=settings.new_per_day,
+            type_weights=settings.type_weights,
+        ),
+    )
+    return Deps(service=service, settings=settings, clock=lambda: datetime.now(UTC))
+
+
+def run_bot(settings: Settings) -> int:
+    """Run with long polling until SIGINT/SIGTERM; return the exit code."""
+    assert settings.token
+    install_redaction(settings.token)
+    app = build_application(settings, make_deps(settings))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    logger.info("bot stopped")
+    return 0

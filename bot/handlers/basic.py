@@ -1,0 +1,95 @@
+"""/start, /help, /reset, and the answers to unknown commands and plain text."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import deps, user_id_of
+from bot.keyboards import reset_keyboard
+
+COMMANDS = [
+    ("study", "study now: /study [N] [type], e.g. /study 20 quiz"),
+    ("stats", "your progress, with a chart"),
+    ("cancel", "end the current session"),
+    ("reset", "delete your progress (asks first)"),
+    ("help", "what I can do"),
+]
+HELP = (
+    "<b>Commands</b>\n"
+    "/study [N] [type] — N items now (default 10, at most 50); type is concepts, quiz, deep "
+    "or derive, e.g. <code>/study 20 quiz</code>\n"
+    "/stats — items studied, reviews, streak, due counts, progress per category, and a chart\n"
+    "/cancel — end the current session (ratings so far are kept)\n"
+    "/reset — delete your progress\n\n"
+    "<b>How it works</b>\n"
+    "Each item shows a question. Think of your answer, press <b>Show answer</b>, then rate "
+    "yourself honestly: <b>1</b> no idea (it comes back at the end of the session and "
+    "tomorrow), <b>2</b> partial, <b>3</b> got it (it comes back much later). The schedule "
+    "is FSRS spaced repetition: due items first, then new ones in curriculum order."
+)
+START = (
+    "<b>Hi! I help you prepare for ML and LLM interviews.</b>\n"
+    "127 items — concept Q&amp;As, quick quiz questions, deep explanations to practise aloud, "
+    "and derivations for pen and paper — scheduled with spaced repetition so you review each "
+    "one just before you would forget it.\n\n"
+    "Send /study to begin with 10 items.\n\n" + HELP
+)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: what the bot does and how to use it."""
+    message = update.effective_message
+    assert message is not None
+    await user_id_of(update, context)
+    await message.reply_text(START)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: the commands."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(HELP)
+
+
+async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reset: ask for confirmation with buttons."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(
+        "Delete all your study progress (reviews, schedule, sessions)? This cannot be undone.",
+        reply_markup=reset_keyboard(),
+    )
+
+
+async def reset_button(update: Update, context: ContextTypes.DEFAULT_TYPE, arg: str) -> None:
+    """The answer to /reset's confirmation buttons (the presser's own progress only)."""
+    query = update.callback_query
+    assert query is not None
+    if arg != "y":
+        await query.answer()
+        await query.edit_message_text("Nothing deleted.")
+        return
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    deleted = await d.run(d.service.reset, user_id)
+    await query.answer("Deleted.")
+    await query.edit_message_text(
+        f"Your progress was deleted ({deleted} reviews). Send /study to start afresh."
+    )
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any command the bot does not know."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text("I don't know that command. /help lists what I can do.")
+
+
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text that is not a command, in a private chat."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(
+            "Send /study to start a session, or /help to see everything I can do."
+        )

@@ -1,0 +1,136 @@
+"""What every handler shares: the dependencies, the clock, sending rendered parts."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any, ParamSpec, TypeVar
+
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.charts import FormulaError, formula_png
+from bot.config import Settings
+from bot.render import Formula
+from bot.services import StudyService
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+
+
+@dataclass
+class Deps:
+    """Services and state the handlers use; stored in ``application.bot_data["deps"]``."""
+
+    service: StudyService
+    settings: Settings
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    photo_ids: dict[tuple[str, bool], str] = field(default_factory=dict)
+    stats_asked: dict[int, float] = field(default_factory=dict)
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking work (database, drawing) in a worker thread, off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def tz(self, chat_id: int) -> tzinfo:
+        """The chat's time zone (UTC until the chat sets one)."""
+        return UTC
+
+
+def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
+    found = context.application.bot_data["deps"]
+    assert isinstance(found, Deps)
+    return found
+
+
+async def user_id_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The learner id of whoever sent this update (registered on first contact)."""
+    user = update.effective_user
+    assert user is not None
+    d = deps(context)
+    return await d.run(d.service.telegram_user, user.id, user.first_name or "", d.clock())
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+async def send_formula(
+    bot: Bot, chat_id: int, formula: Formula, d: Deps, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """A display formula as a photo (cached by formula), its Unicode form as the caption.
+
+    A formula that mathtext cannot draw is sent as Unicode text in <code> instead.
+    """
+    caption = escape(formula.text[: CAPTION_LIMIT - 24])
+    key = (formula.latex, formula.boxed)
+    file_id = d.photo_ids.get(key)
+    photo: str | bytes
+    if file_id is not None:
+        photo = file_id
+    else:
+        try:
+            photo = await d.run(formula_png, formula.latex, formula.boxed)
+        except FormulaError:
+            return await bot.send_message(
+                chat_id, f"<code>{escape(formula.text)}</code>", reply_markup=markup
+            )
+    message = await bot.send_photo(chat_id, photo=photo, caption=caption, reply_markup=markup)
+    if message.photo:
+        d.photo_ids[key] = message.photo[-1].file_id
+    return message
+
+
+async def send_parts(
+    bot: Bot,
+    chat_id: int,
+    parts: Sequence[str | Formula],
+    d: Deps,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send messages and formula photos in order; the keyboard goes on the last one."""
+    last: Message | None = None
+    for k, part in enumerate(parts):
+        keyboard = markup if k == len(parts) - 1 else None
+        if isinstance(part, Formula):
+            last = await send_formula(bot, chat_id, part, d, keyboard)
+        else:
+            last = await bot.send_message(chat_id, part, reply_markup=keyboard)
+    return last
+
+
+async def edit_or_send(
+    message: Message, text: str, bot: Bot, chat_id: int, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit a message's text; if the user deleted it, send the text as a new message."""
+    try:
+        await message.edit_text(
+            text, reply_markup=markup
+        ) if message.text is not None else await message.edit_caption(text, reply_markup=markup)
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if "not modified" in reason:
+            return
+        if "not found" in reason or "can't be edited" in reason:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+            return
+        raise
+
+
+async def set_markup(message: Any, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace a message's buttons; a deleted or unchanged message is not an error."""
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):
+            raise

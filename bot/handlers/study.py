@@ -1,0 +1,228 @@
+"""/study, /cancel and the study buttons: question -> Show answer -> rating -> next item."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import (
+    TEXT_LIMIT,
+    Deps,
+    deps,
+    edit_or_send,
+    escape,
+    send_parts,
+    set_markup,
+    user_id_of,
+)
+from bot.keyboards import decode, done_keyboard, question_keyboard, rating_keyboard
+from bot.render import Formula, render_html
+from bot.services import Current
+from bot.srs import GRADE_LABELS, Grade
+
+logger = logging.getLogger(__name__)
+MAX_ITEMS = 50
+DEFAULT_ITEMS = 10
+TYPES = {
+    "concept": "concept",
+    "concepts": "concept",
+    "quiz": "quiz",
+    "deep": "deep",
+    "derive": "derive",
+    "derivation": "derive",
+    "derivations": "derive",
+}
+USAGE = (
+    "Usage: /study [N] [type], e.g. /study 20 quiz (N 1-50; types: concepts, quiz, deep, derive)"
+)
+REFUSALS = {
+    "unknown": "This button is no longer valid.",
+    "foreign": "This button belongs to someone else's session.",
+    "finished": "This session has ended. Send /study to start a new one.",
+    "stale": "That item is not the current one.",
+    "duplicate": "Already recorded.",
+    "revealed": "The answer is already shown.",
+}
+
+
+def parse_study_args(args: list[str]) -> tuple[int, str | None, str]:
+    """(count, type, notice) from ``/study`` arguments.
+
+    Raises:
+        ValueError: with the one-line usage answer.
+    """
+    n, item_type, notice = DEFAULT_ITEMS, None, ""
+    if len(args) > 2:
+        raise ValueError(USAGE)
+    for arg in args:
+        low = arg.strip().lower()
+        if low.lstrip("+-").isdigit():
+            n = int(low)
+            if n < 1:
+                raise ValueError(f"Choose at least 1 item. {USAGE}")
+            if n > MAX_ITEMS:
+                notice = f"{n} is more than {MAX_ITEMS}; studying {MAX_ITEMS}."
+                n = MAX_ITEMS
+        elif low in TYPES and item_type is None:
+            item_type = TYPES[low]
+        else:
+            raise ValueError(f"I don't understand “{escape(arg[:30])}”. {USAGE}")
+    return n, item_type, notice
+
+
+def question_parts(cur: Current) -> list[str | Formula]:
+    item = cur.item
+    again = " · once more" if cur.retry else ""
+    head = (
+        f"<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
+        f"difficulty {item.difficulty}/5{again}</i>\n<b>{escape(item.title)}</b>"
+    )
+    return render_html(item.question, TEXT_LIMIT, prefix=head)
+
+
+def answer_markdown(cur: Current) -> str:
+    text = "**Answer**\n\n" + cur.item.answer
+    if cur.item.followups:
+        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in cur.item.followups)
+    return text
+
+
+async def present(bot: Bot, chat_id: int, session_id: int, d: Deps) -> None:
+    """Send the session's current item, or its summary when it is over."""
+    cur = await d.run(d.service.current, session_id)
+    if cur is not None:
+        await send_parts(
+            bot, chat_id, question_parts(cur), d, question_keyboard(session_id, cur.position)
+        )
+        return
+    await d.run(d.service.close, session_id, d.clock())
+    s = await d.run(d.service.summary, session_id, d.clock(), d.tz(chat_id))
+    minutes, secs = divmod(int(s.seconds), 60)
+    spent = f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+    counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {s.ratings[g]}" for g in (1, 2, 3))
+    await bot.send_message(
+        chat_id,
+        f"<b>Session complete</b>\nRated {s.reviewed}: {counts}\n"
+        f"Time: {spent} · due tomorrow: {s.due_tomorrow} · streak: {s.streak_days} "
+        f"day{'s' if s.streak_days != 1 else ''}\nSend /study for more, /stats for progress.",
+    )
+
+
+async def study_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/study [N] [type]: start a session of N items (default 10)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    try:
+        n, item_type, notice = parse_study_args(context.args or [])
+    except ValueError as exc:
+        await message.reply_text(str(exc))
+        return
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    started = await d.run(
+        d.service.start_session,
+        user_id,
+        n,
+        d.clock(),
+        d.tz(chat.id),
+        item_type=item_type,
+        chat_id=chat.id,
+    )
+    notes = [x for x in (notice, started.notice) if x]
+    if notes:
+        await message.reply_text("Note: " + "; ".join(escape(x) for x in notes) + ".")
+    if not started.session_id:
+        await message.reply_text(
+            "Nothing to study right now: nothing is due and no new items "
+            "are left. Come back tomorrow!"
+        )
+        return
+    await present(context.bot, chat.id, started.session_id, d)
+
+
+async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: end the current session here (ratings given so far are kept)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    session_id = await d.run(d.service.active_session, user_id, chat.id)
+    if not session_id:
+        await message.reply_text("No session in progress. Send /study to start one.")
+        return
+    await d.run(d.service.close, session_id, d.clock())
+    await present(context.bot, chat.id, session_id, d)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every inline button press: reveal, rate, skip (and the no-op on a finished rating)."""
+    query = update.callback_query
+    assert query is not None
+    cb = decode(query.data)
+    if cb is None:
+        await query.answer("This button isn't one of mine.", show_alert=True)
+        return
+    if cb.action == "n":
+        await query.answer()
+        return
+    if cb.action == "z":
+        from bot.handlers.basic import reset_button
+
+        await reset_button(update, context, cb.arg)
+        return
+    message, chat = query.message, update.effective_chat
+    if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
+        await query.answer("This button is no longer valid.", show_alert=True)
+        return
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    if cb.action == "a":
+        refusal = await d.run(d.service.reveal, cb.session_id, cb.position, user_id)
+        if refusal:
+            await query.answer(REFUSALS[refusal], show_alert=refusal != "revealed")
+            return
+        cur = await d.run(d.service.current, cb.session_id)
+        await query.answer()
+        if cur is None:
+            return
+        last_question = question_parts(cur)[-1]
+        rating = rating_keyboard(cb.session_id, cb.position)
+        if isinstance(last_question, str):
+            parts = render_html(answer_markdown(cur), TEXT_LIMIT, prefix=last_question)
+            first, rest = parts[0], parts[1:]
+            assert isinstance(first, str)
+            await edit_or_send(message, first, context.bot, chat.id, None if rest else rating)
+            if rest:
+                await send_parts(context.bot, chat.id, rest, d, rating)
+        else:
+            await set_markup(message, None)
+            await send_parts(
+                context.bot, chat.id, render_html(answer_markdown(cur), TEXT_LIMIT), d, rating
+            )
+        return
+    if cb.action == "k":
+        refusal = await d.run(d.service.skip, cb.session_id, cb.position, d.clock(), user_id)
+        if refusal:
+            await query.answer(REFUSALS[refusal], show_alert=refusal != "duplicate")
+            return
+        await query.answer("Skipped.")
+        await set_markup(message, done_keyboard("Skipped"))
+        await present(context.bot, chat.id, cb.session_id, d)
+        return
+    result = await d.run(
+        d.service.answer, cb.session_id, cb.position, cb.grade, d.clock(), None, user_id
+    )
+    if not result.recorded:
+        await query.answer(REFUSALS[result.reason], show_alert=result.reason != "duplicate")
+        return
+    label = GRADE_LABELS[Grade(cb.grade)]
+    later = (
+        "it comes back at the end of this session"
+        if result.retry_added
+        else f"next review in {max(1, round(result.interval_days))} day(s)"
+    )
+    await query.answer(f"Recorded: {label} — {later}.")
+    await set_markup(message, done_keyboard(f"✓ {cb.grade} · {label}"))
+    await present(context.bot, chat.id, cb.session_id, d)
