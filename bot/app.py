@@ -10,11 +10,13 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import handlers
+from bot.chats import ChatService
 from bot.config import Settings
 from bot.content import load_catalog
 from bot.db import open_database
 from bot.handlers.basic import COMMANDS
 from bot.handlers.common import Deps
+from bot.jobs import restore_jobs
 from bot.services import Scheduling, StudyService
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,8 @@ def install_redaction(token: str) -> RedactToken:
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    chats = await restore_jobs(app)
+    logger.info("daily push scheduled for %d chat(s)", chats)
     me = app.bot.username if app.bot._bot_user else "?"
     logger.info("bot @%s started", me)
 
@@ -102,7 +106,8 @@ def make_deps(settings: Settings) -> Deps:
             type_weights=settings.type_weights,
         ),
     )
-    return Deps(service=service, settings=settings, clock=lambda: datetime.now(UTC))
+    chats = ChatService(sessions, catalog, service)
+    return Deps(service=service, chats=chats, settings=settings, clock=lambda: datetime.now(UTC))
 
 
 def run_bot(settings: Settings) -> int:

@@ -16,7 +16,7 @@ from telegram.constants import InlineKeyboardButtonLimit
 from bot.srs import GRADE_LABELS, Grade
 
 _PATTERN = re.compile(r"^(?P<action>[arkgtpq]):(?P<a>\d{1,12}):(?P<b>\d{1,6})(?::(?P<c>[1-3]))?$")
-_SIMPLE = {"n", "z:y", "z:n"}
+_SIMPLE = {"n", "z:y", "z:n", "t:on", "t:off", "t:h-", "t:h+", "t:s-", "t:s+"}
 NOOP = "n"
 
 
@@ -24,7 +24,9 @@ NOOP = "n"
 class Callback:
     """A decoded button press."""
 
-    action: str  # a reveal, r rate, k skip, n no-op, z reset confirm (arg "y"/"n"), ...
+    # a reveal, r rate, k skip (private sessions); p reveal, g rate (group posts);
+    # n no-op; z reset confirmation (arg y/n); t settings change (arg on/off/h-/h+/s-/s+)
+    action: str
     session_id: int = 0
     position: int = 0
     grade: int = 0
@@ -44,6 +46,8 @@ def decode(data: str | None) -> Callback | None:
     action = match.group("action")
     grade = int(match.group("c") or 0)
     if (action in ("r", "g")) != bool(grade):
+        return None
+    if action in ("g", "p") and match.group("b") != "0":
         return None
     return Callback(
         action=action, session_id=int(match.group("a")), position=int(match.group("b")), grade=grade

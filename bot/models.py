@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -64,6 +65,7 @@ class Chat(Base):
     """A Telegram chat (private or group) and its settings."""
 
     __tablename__ = "chats"
+    __table_args__ = (Index("ix_chats_subscribed", "subscribed", "active"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(16), default="private")
@@ -74,6 +76,8 @@ class Chat(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     daily_size: Mapped[int] = mapped_column(Integer, default=10)
     group_items: Mapped[int] = mapped_column(Integer, default=3)
+    # Pushes due before this moment are not owed (subscribing never sends a push by itself).
+    schedule_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -143,3 +147,45 @@ class Review(Base):
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[float | None] = mapped_column(Float)
     interval_days: Mapped[float] = mapped_column(Float)
+
+
+class Push(Base):
+    """One daily push to one chat: claimed (unique per chat and local date) before sending."""
+
+    __tablename__ = "pushes"
+    __table_args__ = (UniqueConstraint("chat_id", "local_date", name="uq_pushes_chat_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")  # sent, empty, failed
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class GroupPost(Base):
+    """An item posted in a group; every member rates it for themselves."""
+
+    __tablename__ = "group_posts"
+    __table_args__ = (Index("ix_group_posts_chat_time", "chat_id", "posted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GroupRating(Base):
+    """A member's rating of a group post: one per member and post, the last press counts."""
+
+    __tablename__ = "group_ratings"
+    __table_args__ = (UniqueConstraint("post_id", "user_id", name="uq_group_ratings_member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("group_posts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)

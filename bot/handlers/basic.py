@@ -6,11 +6,14 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import deps, user_id_of
+from bot.handlers.settings import subscribe
 from bot.keyboards import reset_keyboard
 
 COMMANDS = [
     ("study", "study now: /study [N] [type], e.g. /study 20 quiz"),
     ("stats", "your progress, with a chart"),
+    ("daily", "daily push time: /daily 08:30 Europe/Berlin, /daily off"),
+    ("settings", "push time, zone and size, with buttons"),
     ("cancel", "end the current session"),
     ("reset", "delete your progress (asks first)"),
     ("help", "what I can do"),
@@ -20,8 +23,13 @@ HELP = (
     "/study [N] [type] — N items now (default 10, at most 50); type is concepts, quiz, deep "
     "or derive, e.g. <code>/study 20 quiz</code>\n"
     "/stats — items studied, reviews, streak, due counts, progress per category, and a chart\n"
+    "/daily HH:MM [zone] — the daily push of due items, e.g. "
+    "<code>/daily 08:30 Europe/Berlin</code>; <code>/daily off</code>, <code>/daily on</code>\n"
+    "/size N — items per daily push (1-50) · /timezone ZONE · /settings — all of them\n"
     "/cancel — end the current session (ratings so far are kept)\n"
     "/reset — delete your progress\n\n"
+    "<b>In a group</b>\nAn admin's /daily subscribes the group; /study N posts N items for "
+    "everyone. Anyone can reveal an answer, and every member rates for themselves.\n\n"
     "<b>How it works</b>\n"
     "Each item shows a question. Think of your answer, press <b>Show answer</b>, then rate "
     "yourself honestly: <b>1</b> no idea (it comes back at the end of the session and "
@@ -33,15 +41,21 @@ START = (
     "127 items — concept Q&amp;As, quick quiz questions, deep explanations to practise aloud, "
     "and derivations for pen and paper — scheduled with spaced repetition so you review each "
     "one just before you would forget it.\n\n"
-    "Send /study to begin with 10 items.\n\n" + HELP
+    "Send /study to begin with 10 items. Every day at 09:00 UTC I'll send you what is due; "
+    "change the time with <code>/daily 08:30 Europe/Berlin</code>.\n\n" + HELP
 )
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: what the bot does and how to use it."""
-    message = update.effective_message
-    assert message is not None
+    """/start: what the bot does and how to use it; subscribes a private chat."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
     await user_id_of(update, context)
+    if chat.type == "private":
+        d = deps(context)
+        current = await d.run(d.chats.get, chat.id)
+        if current is None or not current.subscribed:
+            await subscribe(update, context)
     await message.reply_text(START)
 
 

@@ -16,6 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.charts import FormulaError, formula_png
+from bot.chats import ChatService, ChatSettings
 from bot.config import Settings
 from bot.render import Formula
 from bot.services import StudyService
@@ -32,10 +33,12 @@ class Deps:
     """Services and state the handlers use; stored in ``application.bot_data["deps"]``."""
 
     service: StudyService
+    chats: ChatService
     settings: Settings
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     photo_ids: dict[tuple[str, bool], str] = field(default_factory=dict)
     stats_asked: dict[int, float] = field(default_factory=dict)
+    zones: dict[int, tzinfo] = field(default_factory=dict)  # chats seen active, with their zone
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking work (database, drawing) in a worker thread, off the event loop."""
@@ -43,13 +46,32 @@ class Deps:
 
     def tz(self, chat_id: int) -> tzinfo:
         """The chat's time zone (UTC until the chat sets one)."""
-        return UTC
+        return self.zones.get(chat_id, UTC)
+
+    def remember(self, chat: ChatSettings) -> None:
+        if chat.active:
+            self.zones[chat.chat_id] = chat.tz
+        else:
+            self.zones.pop(chat.chat_id, None)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     found = context.application.bot_data["deps"]
     assert isinstance(found, Deps)
     return found
+
+
+async def touch_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every handler: registers the chat, reactivates it after a block/removal."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    d = deps(context)
+    if chat.id in d.zones:
+        return
+    title = chat.title or chat.full_name or ""
+    settings = await d.run(d.chats.ensure, chat.id, chat.type, title, d.clock())
+    d.remember(settings)
 
 
 async def user_id_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -65,7 +87,7 @@ def escape(text: str) -> str:
 
 
 async def send_formula(
-    bot: Bot, chat_id: int, formula: Formula, d: Deps, markup: InlineKeyboardMarkup | None = None
+    bot: Any, chat_id: int, formula: Formula, d: Deps, markup: InlineKeyboardMarkup | None = None
 ) -> Message:
     """A display formula as a photo (cached by formula), its Unicode form as the caption.
 
@@ -81,17 +103,20 @@ async def send_formula(
         try:
             photo = await d.run(formula_png, formula.latex, formula.boxed)
         except FormulaError:
-            return await bot.send_message(
+            fallback: Message = await bot.send_message(
                 chat_id, f"<code>{escape(formula.text)}</code>", reply_markup=markup
             )
-    message = await bot.send_photo(chat_id, photo=photo, caption=caption, reply_markup=markup)
+            return fallback
+    message: Message = await bot.send_photo(
+        chat_id, photo=photo, caption=caption, reply_markup=markup
+    )
     if message.photo:
         d.photo_ids[key] = message.photo[-1].file_id
     return message
 
 
 async def send_parts(
-    bot: Bot,
+    bot: Any,
     chat_id: int,
     parts: Sequence[str | Formula],
     d: Deps,

@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.charts import stats_chart_png
 from bot.handlers.common import deps, escape, user_id_of
+from bot.handlers.groups import group_stats
 from bot.stats import Stats
 
 STATS_INTERVAL_SECONDS = 10.0
@@ -45,6 +46,9 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/stats: text and a chart; asked again within 10 seconds gets a short note."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert message is not None and chat is not None and user is not None
+    if chat.type in ("group", "supergroup"):
+        await group_stats(update, context)
+        return
     d = deps(context)
     now_mono = time.monotonic()
     last = d.stats_asked.get(user.id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from telegram import Bot, Message, Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.handlers.basic import reset_button
 from bot.handlers.common import (
     TEXT_LIMIT,
     Deps,
@@ -17,6 +19,8 @@ from bot.handlers.common import (
     set_markup,
     user_id_of,
 )
+from bot.handlers.groups import group_button, group_study
+from bot.handlers.settings import settings_button
 from bot.keyboards import decode, done_keyboard, question_keyboard, rating_keyboard
 from bot.render import Formula, render_html
 from bot.services import Current
@@ -89,7 +93,7 @@ def answer_markdown(cur: Current) -> str:
     return text
 
 
-async def present(bot: Bot, chat_id: int, session_id: int, d: Deps) -> None:
+async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
     """Send the session's current item, or its summary when it is over."""
     cur = await d.run(d.service.current, session_id)
     if cur is not None:
@@ -118,6 +122,9 @@ async def study_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         n, item_type, notice = parse_study_args(context.args or [])
     except ValueError as exc:
         await message.reply_text(str(exc))
+        return
+    if chat.type in ("group", "supergroup"):
+        await group_study(update, context, n if context.args else 3)
         return
     d = deps(context)
     user_id = await user_id_of(update, context)
@@ -168,9 +175,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         return
     if cb.action == "z":
-        from bot.handlers.basic import reset_button
-
         await reset_button(update, context, cb.arg)
+        return
+    if cb.action == "t":
+        await settings_button(update, context, cb.arg)
+        return
+    if cb.action in ("p", "g"):
+        await group_button(update, context, cb.action, cb.session_id, cb.grade)
         return
     message, chat = query.message, update.effective_chat
     if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
