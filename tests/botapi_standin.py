@@ -2196,7 +2196,7 @@ class BotApiStandIn:
         if utf16_len(text) > MAX_TEXT_LENGTH:
             raise _bad("message is too long")
         if text == message.text and entities == message.entities and markup == message.reply_markup:
-            raise _bad(NOT_MODIFIED)
+            raise ApiError(400, NOT_MODIFIED)
         return self._apply_edit(
             message,
             text=text,
@@ -2217,7 +2217,7 @@ class BotApiStandIn:
             and entities == message.caption_entities
             and markup == message.reply_markup
         ):
-            raise _bad(NOT_MODIFIED)
+            raise ApiError(400, NOT_MODIFIED)
         return self._apply_edit(
             message,
             caption=caption,
@@ -2231,7 +2231,7 @@ class BotApiStandIn:
         markup = _check_markup(params.get("reply_markup"))
         message = self._edited_message(params)
         if markup == message.reply_markup:
-            raise _bad(NOT_MODIFIED)
+            raise ApiError(400, NOT_MODIFIED)
         return self._apply_edit(message, reply_markup=markup)
 
     def _delete_message(self, params: JSON) -> bool:
@@ -2253,10 +2253,10 @@ class BotApiStandIn:
         query_id = params.get("callback_query_id")
         query = self.callback_queries.get(str(query_id)) if query_id is not None else None
         if query is None or query.answered:
-            raise _bad(QUERY_TOO_OLD)
+            raise ApiError(400, QUERY_TOO_OLD)
         ttl = self.callback_query_ttl
         if ttl is not None and time.monotonic() - query.created > ttl:
-            raise _bad(QUERY_TOO_OLD)
+            raise ApiError(400, QUERY_TOO_OLD)
         text = params.get("text")
         if text is not None and not isinstance(text, str):
             text = str(text)

@@ -101,8 +101,6 @@ async def test_wrong_token_unknown_method_and_file_urls(
     assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
     async with http.get(f"http://127.0.0.1:{api.port}/file/bot{api.token}/photos/x.jpg") as r:
         assert r.status == 404
-    async with Bot("123:wrong", base_url=api.base_url) as_=None if False else None:  # noqa
-        pass
 
 
 async def test_ptb_reports_a_wrong_token(api: BotApiStandIn) -> None:
@@ -118,7 +116,9 @@ async def test_json_query_string_and_case_insensitive_methods(
     chat = api.private_chat(api.user(5, "Eve"))
     url = f"{api.base_url}{api.token}"
     markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
-    async with http.post(f"{url}/sendmessage", json={"chat_id": chat.id, "text": "hi", "reply_markup": markup}) as r:  # noqa: E501
+    async with http.post(
+        f"{url}/sendmessage", json={"chat_id": chat.id, "text": "hi", "reply_markup": markup}
+    ) as r:
         body = await r.json()
     assert body["ok"] and body["result"]["reply_markup"] == markup
     async with http.get(f"{url}/sendMessage", params={"chat_id": str(chat.id), "text": "q"}) as r:
@@ -145,13 +145,18 @@ async def test_send_message_shape_and_state(api: BotApiStandIn, http: ClientSess
     assert status == 200 and body["ok"] is True
     msg = body["result"]
     assert msg["message_id"] == 1 and isinstance(msg["date"], int)
-    assert msg["chat"] == {"id": 1001, "type": "private", "first_name": "Alice", "username": "alice"}
+    assert msg["chat"] == {
+        "id": 1001,
+        "type": "private",
+        "first_name": "Alice",
+        "username": "alice",
+    }
     assert msg["from"]["is_bot"] is True and msg["from"]["id"] == api.bot.id
     assert msg["text"] == "Q1 2 < 3 & 🙂 ok"
-    # 🙂 is two UTF-16 code units, so "ok" starts at 13, not 12.
+    # 🙂 is two UTF-16 code units, so "ok" starts at 14 (at 13 counting code points).
     assert msg["entities"] == [
         {"type": "bold", "offset": 0, "length": 2},
-        {"type": "italic", "offset": 13, "length": 2},
+        {"type": "italic", "offset": 14, "length": 2},
     ]
     assert msg["reply_markup"] == markup
     [stored] = api.messages(chat.id)
@@ -191,18 +196,30 @@ async def test_ptb_parses_every_answer(api: BotApiStandIn, bot: Bot) -> None:
         ({"text": "<b></b>", "parse_mode": "HTML"}, "Bad Request: message text is empty"),
         ({"text": "x" * 4097}, "Bad Request: message is too long"),
         ({"text": "🙂" * 2049}, "Bad Request: message is too long"),  # 4098 UTF-16 units
-        ({"text": "a < b", "parse_mode": "HTML"}, 'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset 2'),  # noqa: E501
+        (
+            {"text": "a < b", "parse_mode": "HTML"},
+            'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset 2',
+        ),
         ({"text": "hi", "parse_mode": "HTML5"}, "Bad Request: unsupported parse_mode"),
         ({"text": "hi", "chat_id": 424242}, "Bad Request: chat not found"),
         ({"text": "hi", "chat_id": "@nobody"}, "Bad Request: chat not found"),
         ({"text": "hi", "reply_to_message_id": 99}, "Bad Request: message to be replied not found"),
-        ({"text": "hi", "reply_markup": "{oops"}, "Bad Request: can't parse reply keyboard markup JSON object"),  # noqa: E501
         (
-            {"text": "hi", "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": ""}]]}},  # noqa: E501
+            {"text": "hi", "reply_markup": "{oops"},
+            "Bad Request: can't parse reply keyboard markup JSON object",
+        ),
+        (
+            {
+                "text": "hi",
+                "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": ""}]]},
+            },
             "Bad Request: BUTTON_DATA_INVALID",
         ),
         (
-            {"text": "hi", "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "é" * 33}]]}},  # noqa: E501
+            {
+                "text": "hi",
+                "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "é" * 33}]]},
+            },
             "Bad Request: BUTTON_DATA_INVALID",
         ),
         (
@@ -247,12 +264,12 @@ async def test_limits_are_counted_after_parsing_in_utf16(
 
 async def test_caption_limit(api: BotApiStandIn, bot: Bot) -> None:
     chat = api.private_chat(api.user(1, "A"))
-    with pytest.raises(BadRequest, match="caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(chat.id, PNG, caption="c" * 1025)
     assert (await bot.send_photo(chat.id, PNG, caption="c" * 1024)).caption == "c" * 1024
-    with pytest.raises(BadRequest, match="IMAGE_PROCESS_FAILED"):
+    with pytest.raises(BadRequest, match=r"(?i)IMAGE_PROCESS_FAILED"):
         await bot.send_photo(chat.id, b"not an image")
-    with pytest.raises(BadRequest, match="wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.send_photo(chat.id, "AgACunknown")
 
 
@@ -263,11 +280,23 @@ async def test_caption_limit(api: BotApiStandIn, bot: Bot) -> None:
     ("html", "text", "entities"),
     [
         ("plain", "plain", []),
-        ("<strong>a</strong><em>b</em><ins>c</ins><del>d</del>", "abcd", ["bold", "italic", "underline", "strikethrough"]),  # noqa: E501
-        ('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>', "st", ["spoiler", "spoiler"]),  # noqa: E501
+        (
+            "<strong>a</strong><em>b</em><ins>c</ins><del>d</del>",
+            "abcd",
+            ["bold", "italic", "underline", "strikethrough"],
+        ),
+        (
+            '<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>',
+            "st",
+            ["spoiler", "spoiler"],
+        ),
         ('<pre><code class="language-python">x = 1</code></pre>', "x = 1", ["pre"]),
         ("<pre>p</pre><code>c</code>", "pc", ["pre", "code"]),
-        ("<blockquote>q</blockquote><blockquote expandable>r</blockquote>", "qr", ["blockquote", "expandable_blockquote"]),  # noqa: E501
+        (
+            "<blockquote>q</blockquote><blockquote expandable>r</blockquote>",
+            "qr",
+            ["blockquote", "expandable_blockquote"],
+        ),
         ('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>', "👍", ["custom_emoji"]),
         ('<a href="tg://user?id=42">you</a>', "you", ["text_mention"]),
         ("&#60;&#x3E;&quot;&#128578;", '<>"🙂', []),
@@ -300,15 +329,25 @@ def test_parse_html_entity_details() -> None:
         ("🏟 🏟&lt;<abacaba", "Unclosed start tag at byte offset 13"),
         ("🏟 🏟&lt;<abac aba>", 'Unsupported start tag "abac" at byte offset 13'),
         ("🏟 🏟&lt;<i   =aba>", 'Empty attribute name in the tag "i" at byte offset 13'),
-        ("🏟 🏟&lt;<i    aba>", 'Expected equal sign in declaration of an attribute of the tag "i" at byte offset 13'),  # noqa: E501
+        (
+            "🏟 🏟&lt;<i    aba>",
+            'Expected equal sign in declaration of an attribute of the tag "i" at byte offset 13',
+        ),
         ("🏟 🏟&lt;<i    aba  =  ", 'Unclosed start tag "i" at byte offset 13'),
         ("🏟 🏟&lt;<i    aba  =  190azAz-.,", "Unexpected end of name token at byte offset 27"),
         ('🏟 🏟&lt;<i    aba  =  "&lt;&gt;&quot;>', "Unclosed start tag at byte offset 13"),
         ("🏟 🏟&lt;</", "Unexpected end tag at byte offset 13"),
         ("🏟 🏟&lt;<b></b></", "Unexpected end tag at byte offset 20"),
         ("🏟 🏟&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
-        ("🏟 🏟&lt;<i>a</em   >", 'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),  # noqa: E501
-        ("&#xDFDF;", "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units"),  # noqa: E501
+        (
+            "🏟 🏟&lt;<i>a</em   >",
+            'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"',
+        ),
+        (
+            "&#xDFDF;",
+            "Text contains invalid Unicode characters after decoding HTML entities, check for "
+            "unmatched surrogate code units",
+        ),
         # Tags and nesting.
         ("<b>bold", "Can't find end tag corresponding to start tag b"),
         ("<b><i>x</b></i>", 'Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'),
@@ -327,7 +366,7 @@ def test_parse_html_rejects_like_telegram(html: str, error: str) -> None:
 
 def test_strict_ampersand_and_named_entities() -> None:
     for html in ("Q&A", "&nbsp;", "&lt", "&#X41;", '<a href="https://x.org/?a=1&b=2">x</a>'):
-        with pytest.raises(HtmlParseError, match='Character "&"'):
+        with pytest.raises(HtmlParseError, match=r'(?i)Character "&"'):
             parse_html(html)
     # Telegram itself keeps those as literal text.
     assert parse_html("Q&A &nbsp; &lt", strict=False)[0] == "Q&A &nbsp; <"
@@ -351,18 +390,20 @@ async def test_edit_semantics(api: BotApiStandIn, bot: Bot) -> None:
     kb = keyboard([("Show answer", "show"), ("Skip", "skip")])
     sent = await bot.send_message(chat.id, "<b>Q</b>", parse_mode="HTML", reply_markup=kb)
 
-    with pytest.raises(BadRequest) as caught:
-        await bot.edit_message_text("<b>Q</b>", chat.id, sent.message_id, parse_mode="HTML", reply_markup=kb)  # noqa: E501
-    assert caught.value.message == NOT_MODIFIED.removeprefix("Bad Request: ").capitalize() or (
-        "message is not modified" in caught.value.message.lower()
-    )
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_text(
+            "<b>Q</b>", chat.id, sent.message_id, parse_mode="HTML", reply_markup=kb
+        )
+    assert api.calls[-1].description == NOT_MODIFIED
     # <strong> parses to the same formatted text: still not modified.
-    with pytest.raises(BadRequest, match="not modified"):
-        await bot.edit_message_text("<strong>Q</strong>", chat.id, sent.message_id, parse_mode="HTML", reply_markup=kb)  # noqa: E501
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_text(
+            "<strong>Q</strong>", chat.id, sent.message_id, parse_mode="HTML", reply_markup=kb
+        )
     # Same text without reply_markup removes the keyboard: that is a modification.
     edited = await bot.edit_message_text("<b>Q</b>", chat.id, sent.message_id, parse_mode="HTML")
     assert edited.reply_markup is None and edited.edit_date is not None
-    with pytest.raises(BadRequest, match="not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_reply_markup(chat.id, sent.message_id)
     await bot.edit_message_reply_markup(chat.id, sent.message_id, reply_markup=kb)
     await bot.edit_message_text("A: 42", chat.id, sent.message_id, reply_markup=kb)
@@ -372,15 +413,15 @@ async def test_edit_semantics(api: BotApiStandIn, bot: Bot) -> None:
     assert [v.text for v in stored.history] == ["Q", "Q", "Q"]
     assert [v.reply_markup is None for v in stored.history] == [False, True, True]
 
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat.id, 999)
     photo = await bot.send_photo(chat.id, PNG)
-    with pytest.raises(BadRequest, match="there is no text in the message to edit"):
+    with pytest.raises(BadRequest, match=r"(?i)there is no text in the message to edit"):
         await bot.edit_message_text("x", chat.id, photo.message_id)
     await bot.delete_message(chat.id, sent.message_id)
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("y", chat.id, sent.message_id)
-    with pytest.raises(BadRequest, match="message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(chat.id, sent.message_id)
 
 
@@ -413,15 +454,15 @@ async def test_press_and_answer_callback_query(api: BotApiStandIn, bot: Bot) -> 
     for query_id in (press.query_id, "12345"):
         with pytest.raises(BadRequest) as caught:
             await bot.answer_callback_query(query_id)
-        assert "query is too old" in str(caught.value)
+        assert "query is too old" in str(caught.value).lower()
     assert api.calls[-1].description == QUERY_TOO_OLD
 
-    with pytest.raises(ValueError, match="no button"):
+    with pytest.raises(ValueError, match=r"(?i)no button"):
         api.press(chat, alice, sent.message_id, "s:2")
     assert api.press_button(chat, alice, "Show answer").query_id != press.query_id
 
 
-async def test_callback_query_ttl(bot: Bot) -> None:
+async def test_callback_query_ttl() -> None:
     async with BotApiStandIn(callback_query_ttl=0.05) as api:
         alice = api.user(1, "Alice")
         chat = api.private_chat(alice)
@@ -429,7 +470,7 @@ async def test_callback_query_ttl(bot: Bot) -> None:
             sent = await client.send_message(chat.id, "Q", reply_markup=keyboard([("A", "a")]))
             press = api.press(chat, alice, sent.message_id, "a")
             await asyncio.sleep(0.1)
-            with pytest.raises(BadRequest, match="query is too old"):
+            with pytest.raises(BadRequest, match=r"(?i)query is too old"):
                 await client.answer_callback_query(press.query_id)
 
 
@@ -530,7 +571,7 @@ async def test_webhook(api: BotApiStandIn, bot: Bot) -> None:
         assert await bot.set_webhook(url, secret_token="s3cret")
         info = await bot.get_webhook_info()
         assert info.url == url and info.pending_update_count == 0
-        with pytest.raises(Conflict, match="webhook is active"):
+        with pytest.raises(Conflict, match=r"(?i)webhook is active"):
             await bot.get_updates()
         update_id = api.send_text(chat, alice, "via webhook")
         assert (await bot.get_webhook_info()).pending_update_count == 1
@@ -554,11 +595,11 @@ async def test_blocked_chats(api: BotApiStandIn, bot: Bot) -> None:
     supergroup = api.group(-1001234567890, "Big group", type="supergroup")
     for chat in (private, group, supergroup):
         api.block(chat)
-    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
         await bot.send_message(private.id, "hi")
-    with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
+    with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the group chat"):
         await bot.send_message(group.id, "hi")
-    with pytest.raises(Forbidden, match="bot was kicked from the supergroup chat"):
+    with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the supergroup chat"):
         await bot.send_chat_action(supergroup.id, "typing")
     api.unblock(private, notify=True)
     assert (await bot.send_message(private.id, "back")).text == "back"
@@ -566,7 +607,9 @@ async def test_blocked_chats(api: BotApiStandIn, bot: Bot) -> None:
     assert update.my_chat_member.new_chat_member.status == "member"
 
 
-async def test_fail_next(api: BotApiStandIn, bot: Bot) -> None:
+async def test_fail_next(api: BotApiStandIn, bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without this opt-in PTB 22 warns (PTBDeprecationWarning) whenever it builds RetryAfter.
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
     chat = api.private_chat(api.user(1, "A"))
     api.fail_next(2, retry_after=3)
     api.fail_next(1, error_code=502)
@@ -581,11 +624,11 @@ async def test_fail_next(api: BotApiStandIn, bot: Bot) -> None:
         "description": "Too Many Requests: retry after 3",
         "parameters": {"retry_after": 3},
     }
-    with pytest.raises(NetworkError, match="Bad Gateway"):
+    with pytest.raises(NetworkError, match=r"(?i)Bad Gateway"):
         await bot.send_message(chat.id, "hi")
     assert (await bot.send_message(chat.id, "hi")).text == "hi"
     api.fail_next(1, error_code=500, methods=["getMe"])
-    with pytest.raises(NetworkError, match="Internal Server Error"):
+    with pytest.raises(NetworkError, match=r"(?i)Internal Server Error"):
         await bot.get_me()
     assert api.injected_failure_count == 4 and api.status_counts[429] == 2
 
@@ -604,9 +647,7 @@ async def test_rate_limits(api: BotApiStandIn, http: ClientSession) -> None:
 
     api.set_rate_limits(RateLimits(global_per_second=5, group_per_minute=None))
     chats = [api.private_chat(api.user(10 + k, f"U{k}")) for k in range(6)]
-    statuses = [
-        (await call(http, api, "sendMessage", chat_id=c.id, text="x"))[0] for c in chats
-    ]
+    statuses = [(await call(http, api, "sendMessage", chat_id=c.id, text="x"))[0] for c in chats]
     assert statuses == [200] * 5 + [429]
     await asyncio.sleep(1.05)
     assert (await call(http, api, "sendMessage", chat_id=chats[0].id, text="x"))[0] == 200
@@ -629,7 +670,7 @@ async def test_commands_and_members(api: BotApiStandIn, bot: Bot) -> None:
         {"command": "stats", "description": "Stats"},
     ]
     assert [c.command for c in await bot.get_my_commands()] == ["study", "stats"]
-    with pytest.raises(BadRequest, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([("Study", "x")])
     assert await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
@@ -641,7 +682,7 @@ async def test_commands_and_members(api: BotApiStandIn, bot: Bot) -> None:
     assert isinstance(await bot.get_chat_member(group.id, alice.id), ChatMemberOwner)
     assert isinstance(await bot.get_chat_member(group.id, bob.id), ChatMemberAdministrator)
     assert isinstance(await bot.get_chat_member(group.id, carol.id), ChatMemberMember)
-    with pytest.raises(BadRequest, match="chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.get_chat_member(-43, alice.id)
 
 
@@ -661,7 +702,10 @@ async def test_transcript(api: BotApiStandIn, bot: Bot) -> None:
     press = api.press(chat, alice, q.message_id, "show")
     await bot.answer_callback_query(press.query_id, "Too early!", show_alert=True)
     await bot.edit_message_text(
-        "<b>Question 1/3</b>\nAnswer: weights", chat.id, q.message_id, parse_mode="HTML",
+        "<b>Question 1/3</b>\nAnswer: weights",
+        chat.id,
+        q.message_id,
+        parse_mode="HTML",
         reply_markup=keyboard([("Again", "g:1"), ("Good", "g:3")]),
     )
     await bot.send_photo(chat.id, PNG, caption="Your week")
@@ -708,7 +752,7 @@ async def test_wait_for(api: BotApiStandIn, bot: Bot) -> None:
     await task
     assert [m.text for m in messages] == ["one", "two"]
     assert len(await api.wait_for_call("sendmessage", count=2)) == 2
-    with pytest.raises(TimeoutError, match="3 bot message"):
+    with pytest.raises(TimeoutError, match=r"(?i)3 bot message"):
         await api.wait_for_message(chat.id, count=3, timeout=0.1)
 
 
