@@ -261,7 +261,8 @@ class StudyService:
         """Record a rating for the item at ``position``; then the session moves on.
 
         Nothing is recorded when the session is over or belongs to someone else, the position
-        is not the current one, or the same answer was already recorded. ``seconds`` defaults
+        is not the current one, its answer was not revealed, or the same answer was already
+        recorded. ``seconds`` defaults
         to the time since the item was shown.
         """
         rating = Grade(rating)
@@ -272,6 +273,8 @@ class StudyService:
                 if reason:
                     return Answered(False, reason)
                 assert row is not None
+                if row.revealed != position:  # ratings come after the answer was shown
+                    return Answered(False, "hidden")
                 if seconds is None and row.shown_at is not None:
                     seconds = round(min((now - row.shown_at).total_seconds(), 3600.0), 1)
                 queue = row.queue.split(",")

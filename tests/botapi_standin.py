@@ -1085,6 +1085,8 @@ class BotApiStandIn:
         self.status_counts: Counter[int] = Counter()
         self.rate_limited_count = 0
         self.injected_failure_count = 0
+        #: Exceptions raised inside the stand-in while answering (a test may assert it is empty).
+        self.internal_errors: list[Exception] = []
         self._changed = asyncio.Event()
 
         # World state.
@@ -1627,6 +1629,7 @@ class BotApiStandIn:
             "rate_limited": self.rate_limited_count,
             "injected_failures": self.injected_failure_count,
             "pending_updates": self.pending_updates,
+            "internal_errors": len(self.internal_errors),
         }
 
     def transcript(self, chat_id: Chat | int, *, names: bool | None = None) -> str:
@@ -1738,7 +1741,7 @@ class BotApiStandIn:
         payload = self._update_log[update] if isinstance(update, int) else update
         if self._client is None:
             self._client = ClientSession(timeout=ClientTimeout(total=30))
-        headers = {hdrs.CONTENT_TYPE: "application/json"}
+        headers: dict[str, str] = {"Content-Type": "application/json"}
         if self.webhook_secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
         async with self._client.post(
@@ -1801,6 +1804,10 @@ class BotApiStandIn:
             status = 200
         except ApiError as error:
             status, body = error.code, error.payload()
+        except Exception as error:  # a bug in the stand-in: answer like a broken server
+            self.internal_errors.append(error)
+            status = 500
+            body = ApiError(500, f"Internal Server Error: stand-in bug: {error!r}").payload()
 
         self.call_times.append(arrival)
         self.method_counts[name] += 1

@@ -18,6 +18,8 @@ def _run(service: StudyService, session_id: int, ratings: list[int]) -> list[str
         cur = service.current(session_id)
         assert cur is not None
         seen.append(cur.item.id)
+        service.reveal(session_id, cur.position)
+        service.reveal(session_id, cur.position)
         assert service.answer(session_id, cur.position, r, NOW).recorded
     return seen
 
@@ -35,6 +37,7 @@ def test_every_rating_is_committed_and_a_1_comes_back_once(
     assert retry is not None and retry.retry and retry.item.id == seen[0]
     assert (retry.number, retry.total) == (4, 4)
     # A second 1 on the retry does not add another round.
+    service.reveal(started.session_id, retry.position)
     assert service.answer(started.session_id, retry.position, 1, NOW).retry_added is False
     assert service.current(started.session_id) is None
     with sessions() as db:
@@ -54,6 +57,9 @@ def test_same_press_twice_records_one_review(
     started = service.start_session(user, 2, NOW, UTC)
     cur = service.current(started.session_id)
     assert cur is not None
+    assert service.answer(started.session_id, cur.position, 3, NOW).reason == "hidden"
+    assert service.reveal(started.session_id, cur.position) == ""
+    assert service.reveal(started.session_id, cur.position) == "revealed"
     assert service.answer(started.session_id, cur.position, 3, NOW).recorded
     again = service.answer(started.session_id, cur.position, 3, NOW)
     assert (again.recorded, again.reason) == (False, "duplicate")
@@ -68,6 +74,7 @@ def test_press_on_finished_or_replaced_session_records_nothing(service: StudySer
     old = service.start_session(user, 2, NOW, UTC)
     new = service.start_session(user, 2, NOW, UTC)  # starting again closes the old one
     assert service.answer(old.session_id, 0, 3, NOW).reason == "finished"
+    service.reveal(new.session_id, 0)
     assert service.answer(new.session_id, 0, 3, NOW).recorded
 
 
@@ -119,6 +126,7 @@ def test_removed_item_keeps_history_and_is_passed_over(
     s = service.start_session(user, 3, NOW, UTC, item_type="concept")
     first = service.current(s.session_id)
     assert first is not None
+    service.reveal(s.session_id, first.position)
     service.answer(s.session_id, first.position, 3, NOW)
     nxt = service.current(s.session_id)
     assert nxt is not None
@@ -136,3 +144,14 @@ def test_removed_item_keeps_history_and_is_passed_over(
             == 1
         )
     assert service.stats(user, NOW, UTC).reviews == 1
+
+
+def test_someone_elses_session_is_refused(service: StudyService) -> None:
+    owner = service.local_user("own", NOW)
+    intruder = service.local_user("intr", NOW)
+    s = service.start_session(owner, 1, NOW, UTC)
+    assert service.reveal(s.session_id, 0, intruder) == "foreign"
+    assert service.reveal(s.session_id, 0, owner) == ""
+    assert service.answer(s.session_id, 0, 3, NOW, user_id=intruder).reason == "foreign"
+    assert service.skip(s.session_id, 0, NOW, intruder) == "foreign"
+    assert service.answer(s.session_id, 0, 3, NOW, user_id=owner).recorded

@@ -411,7 +411,7 @@ async def test_edit_semantics(api: BotApiStandIn, bot: Bot) -> None:
     [stored] = api.messages(chat.id)
     assert stored.text == "A: 42" and stored.edit_count == 3
     assert [v.text for v in stored.history] == ["Q", "Q", "Q"]
-    assert [v.reply_markup is None for v in stored.history] == [False, True, True]
+    assert [v.reply_markup is None for v in stored.history] == [False, True, False]
 
     with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat.id, 999)
@@ -813,3 +813,14 @@ async def test_a_real_application_polls_the_stand_in(api: BotApiStandIn) -> None
         ["> /start@studybot_test_bot 3", "Answer: 42", "[pressed: Show answer]", "(toast: ok)"]
     )
     assert api.pending_updates == 0
+    assert api.internal_errors == []
+
+
+async def test_a_bug_in_the_stand_in_answers_500(api: BotApiStandIn, http: ClientSession) -> None:
+    def broken(params: JSON) -> JSON:
+        raise KeyError("oops")
+
+    api._handlers["getme"] = ("getMe", broken, False)
+    status, body = await call(http, api, "getMe")
+    assert status == 500 and "stand-in bug" in body["description"]
+    assert len(api.internal_errors) == 1 and api.calls[-1].status == 500

@@ -53,6 +53,7 @@ def _writer(db_url: str, content: str, name: str, rounds: int) -> None:
     for k in range(rounds):
         started = service.start_session(user, 3, now + timedelta(days=k), UTC)
         while (cur := service.current(started.session_id)) is not None:
+            service.reveal(started.session_id, cur.position)
             service.answer(started.session_id, cur.position, 3, now + timedelta(days=k))
 
 

@@ -15,21 +15,24 @@ from telegram.ext import (
 from bot.handlers import basic, errors, settings, stats, study
 from bot.handlers.common import touch_chat
 
+# New messages only: an edited "/study 40" must not start another session.
+NEW = filters.UpdateType.MESSAGE
+
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add every handler, most specific first; the catch-alls come last."""
     app.add_handler(TypeHandler(Update, touch_chat), group=-1)
-    app.add_handler(CommandHandler("start", basic.start))
-    app.add_handler(CommandHandler("help", basic.help_command))
-    app.add_handler(CommandHandler("study", study.study_command))
-    app.add_handler(CommandHandler("cancel", study.cancel_command))
-    app.add_handler(CommandHandler("stats", stats.stats_command))
-    app.add_handler(CommandHandler("reset", basic.reset_command))
-    app.add_handler(CommandHandler("daily", settings.daily_command))
-    app.add_handler(CommandHandler("size", settings.size_command))
-    app.add_handler(CommandHandler("timezone", settings.timezone_command))
-    app.add_handler(CommandHandler("settings", settings.settings_command))
+    app.add_handler(CommandHandler("start", basic.start, filters=NEW))
+    app.add_handler(CommandHandler("help", basic.help_command, filters=NEW))
+    app.add_handler(CommandHandler("study", study.study_command, filters=NEW))
+    app.add_handler(CommandHandler("cancel", study.cancel_command, filters=NEW))
+    app.add_handler(CommandHandler("stats", stats.stats_command, filters=NEW))
+    app.add_handler(CommandHandler("reset", basic.reset_command, filters=NEW))
+    app.add_handler(CommandHandler("daily", settings.daily_command, filters=NEW))
+    app.add_handler(CommandHandler("size", settings.size_command, filters=NEW))
+    app.add_handler(CommandHandler("timezone", settings.timezone_command, filters=NEW))
+    app.add_handler(CommandHandler("settings", settings.settings_command, filters=NEW))
     app.add_handler(CallbackQueryHandler(study.button))
-    app.add_handler(MessageHandler(filters.COMMAND, basic.unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basic.plain_text))
+    app.add_handler(MessageHandler(NEW & filters.COMMAND, basic.unknown_command))
+    app.add_handler(MessageHandler(NEW & filters.TEXT & filters.ChatType.PRIVATE, basic.plain_text))
     app.add_error_handler(errors.error_handler)

@@ -48,6 +48,7 @@ REFUSALS = {
     "stale": "That item is not the current one.",
     "duplicate": "Already recorded.",
     "revealed": "The answer is already shown.",
+    "hidden": "Show the answer first.",
 }
 
 
