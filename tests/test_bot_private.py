@@ -43,7 +43,9 @@ async def test_full_study_session_with_reveal_and_every_rating(
         assert question.button_texts == [["Show answer", "Skip"]]
         api.press_button(chat, ann, "Show answer", question.message_id)
         await api.wait_for(
-            lambda: any(label in row for m in api.messages(chat.id) for row in m.button_texts),
+            lambda label=label: any(  # type: ignore[misc]
+                label in row for m in api.messages(chat.id) for row in m.button_texts
+            ),
             timeout=15,
         )
         answer = next(
