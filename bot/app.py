@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -95,18 +95,10 @@ def make_deps(settings: Settings) -> Deps:
     """Open the content and the database (migrating it) and build the services."""
     catalog = load_catalog(settings.content_dirs)
     _engine, sessions = open_database(settings.database_url)
-    service = StudyService(
-        sessions,
-        catalog,
-        Scheduling(
-            desired_retention=settings.desired_retention,
-            max_interval_days=settings.max_interval_days,
-            fuzzing=settings.fuzzing,
-            new_per_day=settings.new_per_day,
-            type_weights=settings.type_weights,
-        ),
+    service = StudyService(sessions, catalog, Scheduling.from_settings(settings))
+    chats = ChatService(
+        sessions, catalog, service, push_lease=timedelta(seconds=settings.push_lease_seconds)
     )
-    chats = ChatService(sessions, catalog, service)
     return Deps(service=service, chats=chats, settings=settings, clock=lambda: datetime.now(UTC))
 
 

@@ -26,6 +26,7 @@ DEFAULT_PUSH_TIME = "09:00"
 MAX_DAILY_SIZE = 50
 RECENT_MEMBER_DAYS = 30
 REPOST_AFTER_DAYS = 3
+PUSH_LEASE = timedelta(minutes=5)
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 
 
@@ -182,11 +183,16 @@ class ChatService:
     """Chat settings, push claims and group study over one database."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], catalog: Catalog, study: StudyService
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        study: StudyService,
+        push_lease: timedelta = PUSH_LEASE,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.study = study
+        self.push_lease = push_lease
 
     # Settings ----------------------------------------------------------------------------
 
@@ -260,7 +266,12 @@ class ChatService:
     # The daily push ----------------------------------------------------------------------
 
     def claim_push(self, chat_id: int, local_day: date, now: datetime) -> bool:
-        """Claim today's push for this chat; False when it was claimed before (by anyone)."""
+        """Claim today's push for this chat; False when someone else holds or finished it.
+
+        The claim is a row unique on (chat, local date), so two processes cannot both win it.
+        A claim left "claimed" past its lease belonged to a process that died mid-push; it is
+        taken over so that the chat still gets its push.
+        """
         try:
             with self.sessions.begin() as db:
                 db.add(
@@ -269,13 +280,36 @@ class ChatService:
                         local_date=local_day,
                         status="claimed",
                         claimed_at=now,
+                        lease_until=now + self.push_lease,
                         items=0,
                         detail="",
                     )
                 )
             return True
         except IntegrityError:
-            return False
+            pass
+        with self.sessions.begin() as db:
+            taken = db.execute(
+                update(Push)
+                .where(
+                    Push.chat_id == chat_id,
+                    Push.local_date == local_day,
+                    Push.status == "claimed",
+                    Push.lease_until < now,
+                )
+                .values(claimed_at=now, lease_until=now + self.push_lease)
+            )
+            return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def recent_claims(self, since: date) -> dict[tuple[int, date], tuple[str, datetime]]:
+        """(chat, local date) -> (status, lease end) of every push claimed since ``since``."""
+        with self.sessions.begin() as db:
+            rows = db.execute(
+                select(Push.chat_id, Push.local_date, Push.status, Push.lease_until).where(
+                    Push.local_date >= since
+                )
+            )
+            return {(c, d): (status, lease) for c, d, status, lease in rows}
 
     def finish_push(
         self, chat_id: int, local_day: date, status: str, items: int = 0, detail: str = ""
@@ -286,15 +320,6 @@ class ChatService:
                 .where(Push.chat_id == chat_id, Push.local_date == local_day)
                 .values(status=status, items=items, detail=detail[:500])
             )
-
-    def pushed(self, chat_id: int, local_day: date) -> bool:
-        with self.sessions.begin() as db:
-            found = db.scalar(
-                select(func.count())
-                .select_from(Push)
-                .where(Push.chat_id == chat_id, Push.local_date == local_day)
-            )
-            return bool(found)
 
     def plan_private_push(self, chat: ChatSettings, now: datetime) -> PushPlan:
         """Open today's session for a private chat (never past the new-item cap)."""

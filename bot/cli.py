@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -85,20 +86,9 @@ def parse_type(raw: str | None) -> str | None:
 
 
 def _service(env: Env) -> StudyService:
-    s = env.settings
-    catalog = load_catalog(s.content_dirs)
-    _engine, sessions = open_database(s.database_url)
-    return StudyService(
-        sessions,
-        catalog,
-        Scheduling(
-            desired_retention=s.desired_retention,
-            max_interval_days=s.max_interval_days,
-            fuzzing=s.fuzzing,
-            new_per_day=s.new_per_day,
-            type_weights=s.type_weights,
-        ),
-    )
+    catalog = load_catalog(env.settings.content_dirs)
+    _engine, sessions = open_database(env.settings.database_url)
+    return StudyService(sessions, catalog, Scheduling.from_settings(env.settings))
 
 
 def _read(env: Env, prompt: str) -> str | None:
@@ -300,6 +290,8 @@ def cmd_bot(env: Env, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # PTB 22 opts in to timedelta values (RetryAfter.retry_after) with this variable.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     from bot.app import run_bot  # the Telegram edge is imported only when it is needed
 
     return run_bot(env.settings)

@@ -37,6 +37,7 @@ class Settings:
     fuzzing: bool = True
     rate_limiter: bool = True
     user: str = "local"
+    push_lease_seconds: int = 300
 
 
 def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
@@ -112,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fuzzing=env.get("STUDYBOT_FUZZING", "on").strip().lower() != "off",
         rate_limiter=limiter != "off",
         user=env.get("STUDYBOT_USER", "").strip() or "local",
+        push_lease_seconds=int(number("STUDYBOT_PUSH_LEASE_SECONDS", 300, 1, 86400)),
     )
     if problems:
         raise ConfigError("\n".join(problems))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 
 from telegram import Bot, Message
@@ -45,23 +45,40 @@ def schedule_chat(job_queue: JobQueue[Any], chat: ChatSettings) -> None:
 
 
 async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
-    """At start-up: one job per subscribed chat, and today's missed pushes sent now."""
+    """At start-up: one job per subscribed chat; today's missed pushes are sent now.
+
+    A push is owed when today's push time has passed (on the chat's own calendar) and nobody
+    finished it: never claimed (the bot was down) or claimed by a process that died mid-push
+    (taken over when its lease runs out).
+    """
     from bot.handlers.common import Deps
 
     d = app.bot_data["deps"]
     assert isinstance(d, Deps) and app.job_queue is not None
     chats = await d.run(d.chats.subscribed)
     now = d.clock()
-    missed = []
+    claims = await d.run(d.chats.recent_claims, (now - timedelta(days=2)).date())
+    missed: list[int] = []
+    retry_at: dict[int, datetime] = {}
     for chat in chats:
         schedule_chat(app.job_queue, chat)
-        if chat.owes_push(now):
+        if not chat.owes_push(now):
+            continue
+        claim = claims.get((chat.chat_id, chat.local_date(now)))
+        if claim is None:
             missed.append(chat.chat_id)
+        elif claim[0] == "claimed":
+            retry_at[chat.chat_id] = claim[1]
     if missed:
         logger.info(
             "%d chat(s) missed today's push while the bot was down; sending now", len(missed)
         )
         app.job_queue.run_once(catch_up_job, when=0.5, data=missed, name="push:catch-up")
+    for chat_id, lease_end in retry_at.items():
+        wait = max((lease_end - now).total_seconds(), 0.0) + 0.5
+        app.job_queue.run_once(
+            catch_up_job, when=wait, data=[chat_id], name=f"push:retry:{chat_id}"
+        )
     return len(chats)
 
 

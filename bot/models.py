@@ -160,6 +160,9 @@ class Push(Base):
     local_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="claimed")  # sent, empty, failed
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A claim still "claimed" after its lease ran out was cut off by a crash: it may be taken
+    # over, so the chat still gets its push (see ChatService.claim_push).
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     items: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str] = mapped_column(Text, default="")
 

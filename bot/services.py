@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import repo
+from bot.config import Settings
 from bot.content import Catalog, Item
 from bot.models import StudySession
 from bot.srs import Grade, Selection, grade, make_scheduler, retrievability, select_items
@@ -45,6 +46,16 @@ class Scheduling:
     fuzzing: bool = True
     new_per_day: int = 15
     type_weights: Mapping[str, float] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Scheduling:
+        return cls(
+            desired_retention=settings.desired_retention,
+            max_interval_days=settings.max_interval_days,
+            fuzzing=settings.fuzzing,
+            new_per_day=settings.new_per_day,
+            type_weights=settings.type_weights,
+        )
 
 
 @dataclass(frozen=True)

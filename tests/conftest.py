@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,9 @@ from bot.content import Catalog, load_catalog
 from bot.db import open_database
 from bot.services import Scheduling, StudyService
 
+# PTB 22 warns (deprecation) when it builds a RetryAfter with an int; the warning is an error
+# under filterwarnings=error. Opt in to the timedelta behaviour, as the bot process does.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

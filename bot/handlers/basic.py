@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import deps, user_id_of
+from bot.handlers.common import answer_query, deps, user_id_of
 from bot.handlers.settings import subscribe
 from bot.keyboards import reset_keyboard
 
@@ -81,13 +81,13 @@ async def reset_button(update: Update, context: ContextTypes.DEFAULT_TYPE, arg: 
     query = update.callback_query
     assert query is not None
     if arg != "y":
-        await query.answer()
+        await answer_query(query)
         await query.edit_message_text("Nothing deleted.")
         return
     d = deps(context)
     user_id = await user_id_of(update, context)
     deleted = await d.run(d.service.reset, user_id)
-    await query.answer("Deleted.")
+    await answer_query(query, "Deleted.")
     await query.edit_message_text(
         f"Your progress was deleted ({deleted} reviews). Send /study to start afresh."
     )

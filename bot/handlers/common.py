@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ParamSpec, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -80,6 +80,22 @@ async def user_id_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     assert user is not None
     d = deps(context)
     return await d.run(d.service.telegram_user, user.id, user.first_name or "", d.clock())
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, show_alert: bool = False
+) -> None:
+    """Answer a button press; a press delivered twice can only be answered once, so a second
+    answer's "query is too old" is expected and ignored."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if (
+            "query is too old" not in exc.message.lower()
+            and "query id is invalid" not in exc.message.lower()
+        ):
+            raise
+        logger.debug("callback query %s already answered", query.id)
 
 
 def escape(text: str) -> str:

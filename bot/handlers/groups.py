@@ -14,6 +14,7 @@ from bot.content import Item
 from bot.handlers.common import (
     TEXT_LIMIT,
     Deps,
+    answer_query,
     deps,
     edit_or_send,
     escape,
@@ -118,18 +119,18 @@ async def group_button(
     assert query is not None and chat is not None
     message = query.message
     if not isinstance(message, Message):
-        await query.answer("This button is no longer valid.", show_alert=True)
+        await answer_query(query, "This button is no longer valid.", show_alert=True)
         return
     d = deps(context)
     if action == "p":
         reason, item = await d.run(d.chats.reveal_post, post_id, chat.id)
         if reason == "revealed":
-            await query.answer("The answer is already shown.")
+            await answer_query(query, "The answer is already shown.")
             return
         if reason or item is None:
-            await query.answer("This item is no longer available.", show_alert=True)
+            await answer_query(query, "This item is no longer available.", show_alert=True)
             return
-        await query.answer()
+        await answer_query(query)
         parts = group_answer(item)
         rating = rating_keyboard(post_id, 0, action="g")
         first = parts[0]
@@ -145,14 +146,14 @@ async def group_button(
     user_id = await user_id_of(update, context)
     result = await d.run(d.chats.rate_post, post_id, chat.id, user_id, grade, d.clock())
     if result.status in ("unknown", "removed") or result.item is None:
-        await query.answer("This item is no longer available.", show_alert=True)
+        await answer_query(query, "This item is no longer available.", show_alert=True)
         return
     label = GRADE_LABELS[Grade(grade)]
     if result.status == "same":
-        await query.answer(f"Already recorded: {label}.")
+        await answer_query(query, f"Already recorded: {label}.")
         return
     verb = "Changed to" if result.status == "changed" else "Recorded for you"
-    await query.answer(f"{verb}: {label}.")
+    await answer_query(query, f"{verb}: {label}.")
     assert result.tally is not None
     await _edit_tally(message, result.item, result.tally, post_id)
 

@@ -10,7 +10,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.ext import ContextTypes
 
 from bot.chats import MAX_DAILY_SIZE, ChatSettings, parse_time, parse_zone
-from bot.handlers.common import deps, escape
+from bot.handlers.common import answer_query, deps, escape
 from bot.jobs import schedule_chat
 
 TIME_EXAMPLE = "Example: /daily 08:30 Europe/Berlin (or /daily 08:30 UTC+5:30, /daily off)"
@@ -165,8 +165,8 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE, ar
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     if not await may_change(update, context):
-        await query.answer(
-            "Only the group's administrators can change its settings.", show_alert=True
+        await answer_query(
+            query, "Only the group's administrators can change its settings.", show_alert=True
         )
         return
     d = deps(context)
@@ -185,5 +185,5 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE, ar
     }
     changes = options[arg]
     settings = await _apply(update, context, **changes)
-    await query.answer("Saved.")
+    await answer_query(query, "Saved.")
     await query.edit_message_text(describe(settings), reply_markup=settings_keyboard(settings))

@@ -12,6 +12,7 @@ from bot.handlers.basic import reset_button
 from bot.handlers.common import (
     TEXT_LIMIT,
     Deps,
+    answer_query,
     deps,
     edit_or_send,
     escape,
@@ -170,10 +171,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     cb = decode(query.data)
     if cb is None:
-        await query.answer("This button isn't one of mine.", show_alert=True)
+        await answer_query(query, "This button isn't one of mine.", show_alert=True)
         return
     if cb.action == "n":
-        await query.answer()
+        await answer_query(query)
         return
     if cb.action == "z":
         await reset_button(update, context, cb.arg)
@@ -186,17 +187,17 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message, chat = query.message, update.effective_chat
     if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
-        await query.answer("This button is no longer valid.", show_alert=True)
+        await answer_query(query, "This button is no longer valid.", show_alert=True)
         return
     d = deps(context)
     user_id = await user_id_of(update, context)
     if cb.action == "a":
         refusal = await d.run(d.service.reveal, cb.session_id, cb.position, user_id)
         if refusal:
-            await query.answer(REFUSALS[refusal], show_alert=refusal != "revealed")
+            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "revealed")
             return
         cur = await d.run(d.service.current, cb.session_id)
-        await query.answer()
+        await answer_query(query)
         if cur is None:
             return
         last_question = question_parts(cur)[-1]
@@ -217,9 +218,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if cb.action == "k":
         refusal = await d.run(d.service.skip, cb.session_id, cb.position, d.clock(), user_id)
         if refusal:
-            await query.answer(REFUSALS[refusal], show_alert=refusal != "duplicate")
+            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
             return
-        await query.answer("Skipped.")
+        await answer_query(query, "Skipped.")
         await set_markup(message, done_keyboard("Skipped"))
         await present(context.bot, chat.id, cb.session_id, d)
         return
@@ -227,7 +228,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         d.service.answer, cb.session_id, cb.position, cb.grade, d.clock(), None, user_id
     )
     if not result.recorded:
-        await query.answer(REFUSALS[result.reason], show_alert=result.reason != "duplicate")
+        await answer_query(query, REFUSALS[result.reason], show_alert=result.reason != "duplicate")
         return
     label = GRADE_LABELS[Grade(cb.grade)]
     later = (
@@ -235,6 +236,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if result.retry_added
         else f"next review in {max(1, round(result.interval_days))} day(s)"
     )
-    await query.answer(f"Recorded: {label} — {later}.")
+    await answer_query(query, f"Recorded: {label} — {later}.")
     await set_markup(message, done_keyboard(f"✓ {cb.grade} · {label}"))
     await present(context.bot, chat.id, cb.session_id, d)
