@@ -392,12 +392,26 @@ class ChatService:
                 chosen.append(item.id)
         return chosen
 
-    def add_post(self, chat_id: int, item_id: str, now: datetime) -> int:
+    def add_post(
+        self, chat_id: int, item_id: str, now: datetime, push_date: date | None = None
+    ) -> int:
         with self.sessions.begin() as db:
-            row = GroupPost(chat_id=chat_id, item_id=item_id, posted_at=now, revealed=False)
+            row = GroupPost(
+                chat_id=chat_id, item_id=item_id, posted_at=now, revealed=False, push_date=push_date
+            )
             db.add(row)
             db.flush()
             return row.id
+
+    def push_posts(self, chat_id: int, push_date: date) -> int:
+        """How many items the daily push of ``push_date`` already posted (to resume it)."""
+        with self.sessions.begin() as db:
+            found = db.scalar(
+                select(func.count())
+                .select_from(GroupPost)
+                .where(GroupPost.chat_id == chat_id, GroupPost.push_date == push_date)
+            )
+            return int(found or 0)
 
     def post_item(self, post_id: int, chat_id: int) -> Item | None:
         """The item of a post in this chat (None for another chat's post or a removed item)."""

@@ -147,18 +147,17 @@ async def push_chat(
     bot = RetryingBot(app.bot)
     try:
         if chat.is_group:
-            item_ids = await d.run(d.chats.pick_group_items, chat_id, chat.group_items, now)
-            sent = await post_items(bot, chat_id, item_ids, d, header="Today's items")
+            # A push cut off by a crash resumes: only the items it did not post yet.
+            done = await d.run(d.chats.push_posts, chat_id, day)
+            item_ids = await d.run(d.chats.pick_group_items, chat_id, chat.group_items - done, now)
+            sent = done + await post_items(
+                bot, chat_id, item_ids, d, push_date=day, header="" if done else "Today's items"
+            )
         else:
+            # One message: the due line and the first item, so a push is all-or-nothing.
             plan = await d.run(d.chats.plan_private_push, chat, now)
             sent = plan.size
             if plan.size:
-                new = f" and {plan.new} new" if plan.new else ""
-                await bot.send_message(
-                    chat_id,
-                    f"<b>{plan.due} item{'s' if plan.due != 1 else ''}"
-                    f" due today{new}.</b> Here is the first.",
-                )
                 await present(bot, chat_id, plan.session_id, d)
         await d.run(d.chats.finish_push, chat_id, day, "sent" if sent else "empty", sent)
         return "sent" if sent else "empty"

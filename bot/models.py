@@ -178,6 +178,7 @@ class GroupPost(Base):
     item_id: Mapped[str] = mapped_column(String(32))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    push_date: Mapped[date | None] = mapped_column(Date)  # set when posted by the daily push
 
 
 class GroupRating(Base):

@@ -76,6 +76,7 @@ class Current:
     total: int
     item: Item
     retry: bool
+    lead: str = ""  # shown above the first item of a daily push ("12 items due today")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,12 @@ class Summary:
     streak_days: int
     reviewed: int
     planned: int
+
+
+def _due_line(sel: Selection) -> str:
+    """The line that opens a daily push."""
+    due = f"{sel.due} item{'s' if sel.due != 1 else ''} due today"
+    return f"{due} and {sel.new} new." if sel.new else f"{due}."
 
 
 class StudyService:
@@ -180,7 +187,7 @@ class StudyService:
                 item_type=item_type,
                 explicit=explicit,
             )
-            notice = self._notice(selection, n)
+            notice = self._notice(selection, n) if explicit else _due_line(selection)
             if not selection.item_ids:
                 return Started(0, 0, notice, selection)
             row = repo.add_session(
@@ -229,6 +236,7 @@ class StudyService:
                 len(queue),
                 item,
                 retry=row.position >= row.retry_from,
+                lead=row.notice if row.kind == "push" and row.position == 0 else "",
             )
 
     @staticmethod

@@ -98,9 +98,10 @@ async def test_push_follows_the_zone_and_daylight_saving(api: BotApiStandIn,
     bot.set_clock(on_time)
     assert await push_chat(bot.app, berlin.id) == "sent"
     assert await push_chat(bot.app, berlin.id) == "already pushed"
-    line = [m.text for m in api.messages(berlin.id) if "due today" in (m.text or "")]
-    assert line == ["0 items due today and 10 new. Here is the first."]
-    assert api.messages(berlin.id)[-1].button_texts == [["Show answer", "Skip"]]
+    pushed = [m for m in api.messages(berlin.id) if "due today" in (m.text or "")]
+    assert len(pushed) == 1  # one message: the due line and the first item of the session
+    assert (pushed[0].text or "").startswith("0 items due today and 10 new.\n\n1/10 · ")
+    assert pushed[0].button_texts == [["Show answer", "Skip"]]
     assert bot.rows("SELECT local_date, status, items FROM pushes") == [
         ("2026-03-29", "sent", 10)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -63,7 +64,14 @@ def reveal_keyboard(post_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def post_items(bot: Any, chat_id: int, item_ids: list[str], d: Deps, header: str = "") -> int:
+async def post_items(
+    bot: Any,
+    chat_id: int,
+    item_ids: list[str],
+    d: Deps,
+    header: str = "",
+    push_date: date | None = None,
+) -> int:
     """Post items to a group, each its own message with [Show answer]; return how many."""
     if not item_ids:
         return 0
@@ -79,7 +87,7 @@ async def post_items(bot: Any, chat_id: int, item_ids: list[str], d: Deps, heade
         item = d.service.catalog.get(item_id)
         if item is None:
             continue
-        post_id = await d.run(d.chats.add_post, chat_id, item_id, d.clock())
+        post_id = await d.run(d.chats.add_post, chat_id, item_id, d.clock(), push_date)
         await send_parts(bot, chat_id, group_question(item), d, reveal_keyboard(post_id))
         posted += 1
     return posted

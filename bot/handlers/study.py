@@ -81,8 +81,9 @@ def parse_study_args(args: list[str]) -> tuple[int, str | None, str]:
 def question_parts(cur: Current) -> list[str | Formula]:
     item = cur.item
     again = " · once more" if cur.retry else ""
+    lead = f"<b>{escape(cur.lead)}</b>\n\n" if cur.lead else ""
     head = (
-        f"<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
+        f"{lead}<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
         f"difficulty {item.difficulty}/5{again}</i>\n<b>{escape(item.title)}</b>"
     )
     return render_html(item.question, TEXT_LIMIT, prefix=head)

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(length=32), nullable=False),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revealed", sa.Boolean(), nullable=False),
+        sa.Column("push_date", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_group_posts_chat_time", "group_posts", ["chat_id", "posted_at"])
