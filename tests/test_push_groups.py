@@ -46,22 +46,26 @@ async def test_settings_commands_and_bad_input(api: BotApiStandIn, bot: RunningB
     api.send_text(chat, ann, "/start")
     assert "I help you prepare" in await _reply(api, chat.id, 1)
     assert bot.rows("SELECT subscribed, push_time, timezone FROM chats") == [(1, "09:00", "UTC")]
-    for k, (command, expected) in enumerate([
-        ("/daily 25:00", "Example: /daily 08:30 Europe/Berlin"),
-        ("/daily 08:30 Mars/Olympus", "Example: /daily 08:30 Europe/Berlin"),
-        ("/timezone nowhere", "Example: /timezone Europe/Berlin"),
-        ("/size 0", "Usage: /size N with N from 1 to 50"),
-        ("/size 51", "Usage: /size N"),
-        ("/daily 07:45 UTC+5:30", "at 07:45 (UTC+05:30)"),
-        ("/size 15", "up to 15 items per push"),
-        ("/timezone Europe/Berlin", "(Europe/Berlin)"),
-        ("/daily off", "Daily push: off"),
-        ("/daily on", "Daily push: on"),
-    ], start=2):
+    for k, (command, expected) in enumerate(
+        [
+            ("/daily 25:00", "Example: /daily 08:30 Europe/Berlin"),
+            ("/daily 08:30 Mars/Olympus", "Example: /daily 08:30 Europe/Berlin"),
+            ("/timezone nowhere", "Example: /timezone Europe/Berlin"),
+            ("/size 0", "Usage: /size N with N from 1 to 50"),
+            ("/size 51", "Usage: /size N"),
+            ("/daily 07:45 UTC+5:30", "at 07:45 (UTC+05:30)"),
+            ("/size 15", "up to 15 items per push"),
+            ("/timezone Europe/Berlin", "(Europe/Berlin)"),
+            ("/daily off", "Daily push: off"),
+            ("/daily on", "Daily push: on"),
+        ],
+        start=2,
+    ):
         api.send_text(chat, ann, command)
         assert expected in await _reply(api, chat.id, k), command
     assert bot.rows("SELECT subscribed, push_time, timezone, daily_size FROM chats") == [
-        (1, "07:45", "Europe/Berlin", 15)]
+        (1, "07:45", "Europe/Berlin", 15)
+    ]
     api.send_text(chat, ann, "/settings")
     text = await _reply(api, chat.id, 12)
     assert "Daily push: on, at 07:45 (Europe/Berlin)" in text
@@ -72,8 +76,9 @@ async def test_settings_commands_and_bad_input(api: BotApiStandIn, bot: RunningB
     assert not bot.app.job_queue.get_jobs_by_name(job_name(chat.id))
 
 
-async def test_push_follows_the_zone_and_daylight_saving(api: BotApiStandIn,
-                                                         bot: RunningBot) -> None:
+async def test_push_follows_the_zone_and_daylight_saving(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
     berlin_user, ny_user = api.user(3002, "Bea"), api.user(3003, "Ned")
     berlin, new_york = api.private_chat(berlin_user), api.private_chat(ny_user)
     bot.set_clock(datetime(2026, 3, 20, 12, tzinfo=UTC))
@@ -84,13 +89,16 @@ async def test_push_follows_the_zone_and_daylight_saving(api: BotApiStandIn,
     # Europe: summer time starts on 29 March 2026 (UTC+1 -> UTC+2).
     before = datetime(2026, 3, 28, 12, tzinfo=UTC)
     assert _next_fire(bot, berlin.id, before) == datetime(2026, 3, 29, 7, tzinfo=UTC)
-    assert _next_fire(bot, berlin.id, datetime(2026, 3, 27, 12, tzinfo=UTC)) == \
-        datetime(2026, 3, 28, 8, tzinfo=UTC)
+    assert _next_fire(bot, berlin.id, datetime(2026, 3, 27, 12, tzinfo=UTC)) == datetime(
+        2026, 3, 28, 8, tzinfo=UTC
+    )
     # US: summer time ends on 1 November 2026 (UTC-4 -> UTC-5).
-    assert _next_fire(bot, new_york.id, datetime(2026, 10, 31, 12, tzinfo=UTC)) == \
-        datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
-    assert _next_fire(bot, new_york.id, datetime(2026, 10, 30, 12, tzinfo=UTC)) == \
-        datetime(2026, 10, 31, 11, 30, tzinfo=UTC)
+    assert _next_fire(bot, new_york.id, datetime(2026, 10, 31, 12, tzinfo=UTC)) == datetime(
+        2026, 11, 1, 12, 30, tzinfo=UTC
+    )
+    assert _next_fire(bot, new_york.id, datetime(2026, 10, 30, 12, tzinfo=UTC)) == datetime(
+        2026, 10, 31, 11, 30, tzinfo=UTC
+    )
     # The push itself runs on the chat's calendar day: 09:00 Berlin on the DST day.
     on_time = datetime(2026, 3, 29, 9, 0, 5, tzinfo=ZoneInfo("Europe/Berlin"))
     bot.set_clock(on_time - timedelta(minutes=2))
@@ -102,12 +110,10 @@ async def test_push_follows_the_zone_and_daylight_saving(api: BotApiStandIn,
     assert len(pushed) == 1  # one message: the due line and the first item of the session
     assert (pushed[0].text or "").startswith("0 items due today and 10 new.\n\n1/10 · ")
     assert pushed[0].button_texts == [["Show answer", "Skip"]]
-    assert bot.rows("SELECT local_date, status, items FROM pushes") == [
-        ("2026-03-29", "sent", 10)]
+    assert bot.rows("SELECT local_date, status, items FROM pushes") == [("2026-03-29", "sent", 10)]
 
 
-async def test_subscribing_late_never_pushes_by_itself(api: BotApiStandIn,
-                                                       bot: RunningBot) -> None:
+async def test_subscribing_late_never_pushes_by_itself(api: BotApiStandIn, bot: RunningBot) -> None:
     cy = api.user(3004, "Cy")
     chat = api.private_chat(cy)
     bot.set_clock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
@@ -118,8 +124,9 @@ async def test_subscribing_late_never_pushes_by_itself(api: BotApiStandIn,
     assert await push_chat(bot.app, chat.id) == "sent"
 
 
-async def test_blocked_removed_and_429_storm(api: BotApiStandIn, bot: RunningBot,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_blocked_removed_and_429_storm(
+    api: BotApiStandIn, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = datetime(2026, 6, 1, 9, 0, 30, tzinfo=UTC)
     users = [api.user(3100 + k, f"U{k}") for k in range(4)]
     chats = [api.private_chat(u) for u in users]
@@ -149,8 +156,9 @@ async def test_blocked_removed_and_429_storm(api: BotApiStandIn, bot: RunningBot
     assert await push_chat(bot.app, chats[0].id) == "not due"
     api.unblock(chats[0])
     api.send_text(chats[0], users[0], "/help")
-    await api.wait_for(lambda: bot.rows("SELECT active FROM chats WHERE id = 3100") == [(1,)],
-                       timeout=10)
+    await api.wait_for(
+        lambda: bot.rows("SELECT active FROM chats WHERE id = 3100") == [(1,)], timeout=10
+    )
     assert await push_chat(bot.app, chats[0].id) == "sent"
 
 
@@ -171,35 +179,56 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
     api.press_button(group, bob, "Show answer", first.message_id)
 
     def rating_message() -> object:
-        return next((m for m in api.messages(group.id)
-                     if any("3 · Got it" in row for row in m.button_texts)), None)
+        return next(
+            (
+                m
+                for m in api.messages(group.id)
+                if any("3 · Got it" in row for row in m.button_texts)
+            ),
+            None,
+        )
 
     rated = await api.wait_for(rating_message, timeout=10)
     for user, label in [(ann, "1 · No idea"), (bob, "2 · Partial"), (cy, "3 · Got it")]:
         api.press_button(group, user, label, rated.message_id)
-        await api.wait_for(lambda u=user: bot.rows(  # type: ignore[misc]
-            "SELECT count(*) FROM reviews r JOIN users u ON u.id = r.user_id "
-            "WHERE u.telegram_id = ?", u.id) == [(1,)], timeout=10)
-    await api.wait_for(lambda: "Rated by 3" in (api.message(group.id, rated.message_id).text
-                                                or ""), timeout=10)
+        await api.wait_for(
+            lambda u=user: (
+                bot.rows(  # type: ignore[misc]
+                    "SELECT count(*) FROM reviews r JOIN users u ON u.id = r.user_id "
+                    "WHERE u.telegram_id = ?",
+                    u.id,
+                )
+                == [(1,)]
+            ),
+            timeout=10,
+        )
+    await api.wait_for(
+        lambda: "Rated by 3" in (api.message(group.id, rated.message_id).text or ""), timeout=10
+    )
     tally = api.message(group.id, rated.message_id).text or ""
     assert "Rated by 3 · No idea 1 · Partial 1 · Got it 1" in tally
     assert "Ann, Bob, Cy" in tally
-    cards = bot.rows("SELECT u.first_name, c.reps, c.lapses, c.streak FROM cards c "
-                     "JOIN users u ON u.id = c.user_id ORDER BY u.first_name")
+    cards = bot.rows(
+        "SELECT u.first_name, c.reps, c.lapses, c.streak FROM cards c "
+        "JOIN users u ON u.id = c.user_id ORDER BY u.first_name"
+    )
     assert [name for name, *_ in cards] == ["Ann", "Bob", "Cy"]
     assert [streak for *_, streak in cards] == [0, 0, 1]
-    due = dict(bot.rows("SELECT u.first_name, c.due FROM cards c JOIN users u "
-                        "ON u.id = c.user_id"))
+    due = dict(bot.rows("SELECT u.first_name, c.due FROM cards c JOIN users u ON u.id = c.user_id"))
     assert due["Ann"] < due["Cy"]  # each member's own schedule
     # Bob changes his mind: still one review, the last press counts, the card is rebuilt.
     api.press_button(group, bob, "3 · Got it", rated.message_id)
-    await api.wait_for(lambda: "Partial 0 · Got it 2" in (api.message(
-        group.id, rated.message_id).text or ""), timeout=10)
-    assert bot.rows("SELECT count(*), max(rating) FROM reviews r JOIN users u ON "
-                    "u.id = r.user_id WHERE u.first_name = 'Bob'") == [(1, 3)]
-    assert bot.rows("SELECT c.streak FROM cards c JOIN users u ON u.id = c.user_id "
-                    "WHERE u.first_name = 'Bob'") == [(1,)]
+    await api.wait_for(
+        lambda: "Partial 0 · Got it 2" in (api.message(group.id, rated.message_id).text or ""),
+        timeout=10,
+    )
+    assert bot.rows(
+        "SELECT count(*), max(rating) FROM reviews r JOIN users u ON "
+        "u.id = r.user_id WHERE u.first_name = 'Bob'"
+    ) == [(1, 3)]
+    assert bot.rows(
+        "SELECT c.streak FROM cards c JOIN users u ON u.id = c.user_id WHERE u.first_name = 'Bob'"
+    ) == [(1,)]
     # Pressing the same rating again changes nothing.
     again = api.press_button(group, cy, "3 · Got it", rated.message_id)
     await api.wait_for(lambda: api.callback_queries[again.query_id].answered, timeout=10)
@@ -214,7 +243,8 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
 
 
 async def test_group_study_posts_items_not_repeated_within_three_days(
-        api: BotApiStandIn, bot: RunningBot) -> None:
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
     group = api.group(-4002, "Reading club")
     dan = api.user(4201, "Dan")
     bot.set_clock(datetime(2026, 6, 3, 12, tzinfo=UTC))
