@@ -11,7 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot import handlers
 from bot.chats import ChatService
-from bot.config import Settings
+from bot.config import Settings, Webhook
 from bot.content import load_catalog
 from bot.db import open_database
 from bot.handlers.basic import COMMANDS
@@ -102,11 +102,32 @@ def make_deps(settings: Settings) -> Deps:
     return Deps(service=service, chats=chats, settings=settings, clock=lambda: datetime.now(UTC))
 
 
-def run_bot(settings: Settings) -> int:
-    """Run with long polling until SIGINT/SIGTERM; return the exit code."""
+def run_bot(settings: Settings, webhook: Webhook | None = None) -> int:
+    """Run until SIGINT/SIGTERM, by long polling or as a webhook server; return the exit code.
+
+    In webhook mode PTB's server answers 403 to any request without the right
+    X-Telegram-Bot-Api-Secret-Token header and does not process it. Several webhook processes
+    can share one PostgreSQL database behind a load balancer: handlers keep no state that
+    matters between updates, and the push claim is in the database.
+    """
     assert settings.token
     install_redaction(settings.token)
+    if webhook is not None:
+        install_redaction(webhook.secret)
     app = build_application(settings, make_deps(settings))
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    if webhook is None:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        logger.info(
+            "webhook mode: listening on %s:%s/%s", webhook.listen, webhook.port, webhook.path
+        )
+        app.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
     logger.info("bot stopped")
     return 0

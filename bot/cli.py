@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, Webhook, load_settings
 from bot.content import CATEGORIES, ITEM_TYPES, ContentError, Item, load_catalog, validate_dirs
 from bot.db import StorageError, open_database
 from bot.render import to_terminal_markdown
@@ -275,8 +277,40 @@ NO_TOKEN_HELP = (
 )
 
 
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def webhook_options(env: Env, args: argparse.Namespace) -> Webhook | None:
+    """Validate the webhook flags and TELEGRAM_WEBHOOK_SECRET; None for long polling."""
+    if not args.webhook_url:
+        if args.listen or args.port:
+            raise UsageError("--listen and --port only apply with --webhook-url")
+        return None
+    url = urlsplit(args.webhook_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(
+            f"--webhook-url {args.webhook_url!r} must be an http(s) URL, "
+            "e.g. https://bot.example.com/telegram"
+        )
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if not WEBHOOK_SECRET_RE.match(secret):
+        raise UsageError(
+            "webhook mode needs TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    port = args.port if args.port is not None else 8080
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a TCP port")
+    return Webhook(
+        url=args.webhook_url,
+        path=url.path.strip("/"),
+        listen=args.listen or "0.0.0.0",
+        port=port,
+        secret=secret,
+    )
+
+
 def cmd_bot(env: Env, args: argparse.Namespace) -> int:
-    """Run the Telegram bot (long polling)."""
+    """Run the Telegram bot (long polling, or a webhook with --webhook-url)."""
     from bot.config import token_is_wellformed
 
     token = env.settings.token
@@ -290,11 +324,12 @@ def cmd_bot(env: Env, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    webhook = webhook_options(env, args)
     # PTB 22 opts in to timedelta values (RetryAfter.retry_after) with this variable.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     from bot.app import run_bot  # the Telegram edge is imported only when it is needed
 
-    return run_bot(env.settings)
+    return run_bot(env.settings, webhook)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="*", metavar="DIR")
     p.set_defaults(func=cmd_check_content)
     p = sub.add_parser("bot", help="run the Telegram bot")
+    p.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="receive updates by webhook at this public URL (needs "
+        "TELEGRAM_WEBHOOK_SECRET); default: long polling",
+    )
+    p.add_argument("--listen", metavar="ADDR", help="webhook listen address (default 0.0.0.0)")
+    p.add_argument("--port", type=int, metavar="P", help="webhook listen port (default 8080)")
     p.set_defaults(func=cmd_bot)
     return parser
 

@@ -17,6 +17,17 @@ DEFAULT_WEIGHTS = {"concept": 0.7, "quiz": 0.2, "deep": 0.05, "derive": 0.05}
 TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,60}$")
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: Telegram POSTs updates to ``url``; the bot listens on listen:port/path."""
+
+    url: str
+    path: str
+    listen: str
+    port: int
+    secret: str
+
+
 class ConfigError(ValueError):
     """Raised with every configuration problem, one per line."""
 
