@@ -367,7 +367,6 @@ class ChatService:
                     select(CardState.item_id).where(
                         CardState.user_id.in_(members),
                         CardState.due <= now,
-                        CardState.suspended.is_(False),
                     )
                 )
                 due.update(item_id for (item_id,) in rows)
@@ -489,33 +488,12 @@ class ChatService:
                         review_row.rating = int(rating)
                         existing.rating, existing.rated_at = int(rating), now
                         db.flush()
-                        self._rebuild_card(db, user_id, item.id)
+                        self.study.rebuild_card(db, user_id, item.id)
                         status = "changed"
                     return GroupRated(status, self._tally(db, post_id), item)
             except IntegrityError:  # the same member's two presses raced: try once more
                 continue
         return GroupRated("same")
-
-    def _rebuild_card(self, db: Session, user_id: int, item_id: str) -> None:
-        """Recompute a card from its whole review history (after a rating changed)."""
-        reviews = list(
-            db.scalars(
-                select(Review)
-                .where(Review.user_id == user_id, Review.item_id == item_id)
-                .order_by(Review.reviewed_at, Review.id)
-            )
-        )
-        old = repo.card_for(db, user_id, item_id)
-        card = None
-        for review in reviews:
-            card, interval = grade(
-                self.study.scheduler, card, item_id, Grade(review.rating), review.reviewed_at
-            )
-            review.interval_days = interval
-        if card is not None:
-            if old is not None and old.suspended:
-                card = type(card)(**{**card.__dict__, "suspended": True})
-            repo.save_card(db, user_id, card)
 
     def tally(self, post_id: int) -> Tally:
         with self.sessions.begin() as db:

@@ -59,6 +59,21 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(String(128), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exam_date: Mapped[date | None] = mapped_column(Date)  # interview-date mode when set
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last "come back" nudge
+
+
+class ItemMark(Base):
+    """A learner's mark on an item: suspended ("know it cold") or skipped until a time."""
+
+    __tablename__ = "item_marks"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Chat(Base):
@@ -79,6 +94,7 @@ class Chat(Base):
     # Pushes due before this moment are not owed (subscribing never sends a push by itself).
     schedule_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    quiet: Mapped[str] = mapped_column(String(11), default="")  # "22:00-07:00": no pushes
 
 
 class CardState(Base):
@@ -101,7 +117,6 @@ class CardState(Base):
     reps: Mapped[int] = mapped_column(Integer, default=0)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
     streak: Mapped[int] = mapped_column(Integer, default=0)
-    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StudySession(Base):

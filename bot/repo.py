@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.models import CardState, Review, StudySession, User
+from bot.models import CardState, ItemMark, Review, StudySession, User
 from bot.srs import CardSnapshot
 
 
@@ -40,7 +40,7 @@ def add_user(
     return user
 
 
-def snapshot(row: CardState) -> CardSnapshot:
+def snapshot(row: CardState, suspended: bool = False) -> CardSnapshot:
     return CardSnapshot(
         item_id=row.item_id,
         state=row.state,
@@ -53,13 +53,47 @@ def snapshot(row: CardState) -> CardSnapshot:
         reps=row.reps,
         lapses=row.lapses,
         streak=row.streak,
-        suspended=row.suspended,
+        suspended=suspended,
     )
 
 
 def cards_for(db: Session, user_id: int) -> dict[str, CardSnapshot]:
+    """The learner's cards; ``suspended`` comes from their item marks."""
     rows = db.scalars(select(CardState).where(CardState.user_id == user_id))
-    return {row.item_id: snapshot(row) for row in rows}
+    off = suspended_ids(db, user_id)
+    return {row.item_id: snapshot(row, row.item_id in off) for row in rows}
+
+
+def suspended_ids(db: Session, user_id: int) -> set[str]:
+    stmt = select(ItemMark.item_id).where(ItemMark.user_id == user_id, ItemMark.suspended.is_(True))
+    return set(db.scalars(stmt))
+
+
+def hidden_ids(db: Session, user_id: int, now: datetime) -> set[str]:
+    """Items not to offer now: suspended, or skipped until later."""
+    stmt = select(ItemMark.item_id).where(
+        ItemMark.user_id == user_id, ItemMark.suspended.is_(True) | (ItemMark.snoozed_until > now)
+    )
+    return set(db.scalars(stmt))
+
+
+def mark(
+    db: Session,
+    user_id: int,
+    item_id: str,
+    *,
+    suspended: bool | None = None,
+    snoozed_until: datetime | None = None,
+) -> None:
+    """Set a learner's mark on an item (creating it)."""
+    row = db.get(ItemMark, (user_id, item_id))
+    if row is None:
+        row = ItemMark(user_id=user_id, item_id=item_id, suspended=False)
+        db.add(row)
+    if suspended is not None:
+        row.suspended = suspended
+    if snoozed_until is not None:
+        row.snoozed_until = snoozed_until
 
 
 def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
@@ -76,7 +110,6 @@ def save_card(db: Session, user_id: int, card: CardSnapshot) -> None:
     row.stability, row.difficulty = card.stability, card.difficulty
     row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
     row.reps, row.lapses, row.streak = card.reps, card.lapses, card.streak
-    row.suspended = card.suspended
 
 
 def count_new_since(db: Session, user_id: int, since: datetime) -> int:
@@ -223,4 +256,5 @@ def delete_progress(db: Session, user_id: int) -> int:
     db.execute(delete(Review).where(Review.user_id == user_id))
     db.execute(delete(StudySession).where(StudySession.user_id == user_id))
     db.execute(delete(CardState).where(CardState.user_id == user_id))
+    db.execute(delete(ItemMark).where(ItemMark.user_id == user_id))
     return n

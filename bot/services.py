@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from fsrs import Scheduler
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import repo
 from bot.config import Settings
 from bot.content import Catalog, Item
-from bot.models import StudySession
-from bot.srs import Grade, Selection, grade, make_scheduler, retrievability, select_items
+from bot.models import Review, StudySession, User
+from bot.plan import Phase, countdown, exam_phase, new_allowance, plan_phase
+from bot.search import FIND_LIMIT, find_items, item_by_id
+from bot.srs import (
+    CardSnapshot,
+    Grade,
+    Selection,
+    grade,
+    make_scheduler,
+    retrievability,
+    select_items,
+)
 from bot.stats import (
     SessionResult,
     Stats,
@@ -35,6 +46,7 @@ from bot.stats import (
 
 logger = logging.getLogger(__name__)
 MAX_SESSION_ITEMS = 100
+CHANGE_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -163,10 +175,13 @@ class StudyService:
         chat_id: int | None = None,
         kind: str = "study",
         explicit: bool = True,
+        category: str | None = None,
     ) -> Started:
         """Choose up to ``n`` items and open a session (closing the user's open one here).
 
-        A session with no items is not stored; its ``session_id`` is 0.
+        The learner's interview date (or place in the six-week plan) shapes the mix; a drill
+        (``category``) takes items of one category, due or not. A session with no items is not
+        stored; its ``session_id`` is 0.
         """
         self.catalog.refresh()
         n = max(1, min(n, MAX_SESSION_ITEMS))
@@ -175,19 +190,32 @@ class StudyService:
                 old.status, old.finished_at = "cancelled", now
             cards = repo.cards_for(db, user_id)
             seen_today = repo.count_new_since(db, user_id, local_midnight(now, tz))
-            allowance = self.scheduling.new_per_day - seen_today
+            phase = None if category else self._phase(db, user_id, cards, now, tz)
+            items = self.catalog.in_curriculum_order()
+            if category:
+                items = [i for i in items if i.category == category]
+            hidden = repo.hidden_ids(db, user_id, now)
+            if phase is not None and not phase.new_items:
+                hidden |= {i.id for i in items if i.id not in cards}
+            unseen = sum(1 for i in items if i.type == "concept" and i.id not in cards)
+            if phase is not None and phase.max_items:
+                n = min(n, phase.max_items)
             selection = select_items(
-                self.catalog.in_curriculum_order(),
+                items,
                 cards,
                 now,
                 n,
                 recall=lambda c: retrievability(self.scheduler, c, now),
-                weights=self.weights,
-                new_allowance=allowance,
-                item_type=item_type,
+                weights=(phase.weights if phase and phase.weights else self.weights),
+                new_allowance=new_allowance(phase, self.scheduling.new_per_day, seen_today, unseen),
+                item_type=item_type or (phase.item_type if phase else None),
                 explicit=explicit,
+                hidden=hidden,
+                new_only_from=phase.new_categories if phase else (),
             )
             notice = self._notice(selection, n) if explicit else _due_line(selection)
+            if not explicit and phase is not None and phase.days_left is not None:
+                notice = f"{countdown(phase)}\n{notice}"
             if not selection.item_ids:
                 return Started(0, 0, notice, selection)
             row = repo.add_session(
@@ -202,6 +230,26 @@ class StudyService:
             )
             return Started(row.id, len(selection.item_ids), notice, selection)
 
+    def _phase(
+        self,
+        db: Session,
+        user_id: int,
+        cards: Mapping[str, CardSnapshot],
+        now: datetime,
+        tz: tzinfo,
+    ) -> Phase | None:
+        """Today's phase: from the interview date when one is set, else the six-week plan."""
+        user = db.get(User, user_id)
+        today = now.astimezone(tz).date()
+        if user is not None and user.exam_date is not None:
+            phase = exam_phase(user.exam_date, today)
+            if phase is not None:
+                return phase
+        if not cards:
+            return plan_phase(0)
+        start = min(c.first_seen for c in cards.values()).astimezone(tz).date()
+        return plan_phase((today - start).days)
+
     def _notice(self, sel: Selection, asked: int) -> str:
         parts = []
         if sel.past_cap:
@@ -214,6 +262,42 @@ class StudyService:
         if len(sel.item_ids) < asked:
             parts.append(f"only {len(sel.item_ids)} of the {asked} items asked for are available")
         return "; ".join(parts)
+
+    def find(self, words: Sequence[str], limit: int = FIND_LIMIT) -> list[Item]:
+        """Items matching every word (``search.find_items``), with file changes picked up."""
+        self.catalog.refresh()
+        return find_items(self.catalog, words, limit)
+
+    def item(self, item_id: str) -> Item | None:
+        """The item with this id (any case), or None, with file changes picked up."""
+        self.catalog.refresh()
+        return item_by_id(self.catalog, item_id)
+
+    def start_item_session(
+        self, user_id: int, item_id: str, now: datetime, chat_id: int | None = None
+    ) -> Started:
+        """Open a one-item session (kind "item"), due or not; closes the user's open one here.
+
+        Raises:
+            KeyError: when there is no such item (look it up with ``item`` first).
+        """
+        item = self.item(item_id)
+        if item is None:
+            raise KeyError(item_id)
+        with self.sessions.begin() as db:
+            for old in repo.active_sessions(db, user_id, chat_id):
+                old.status, old.finished_at = "cancelled", now
+            row = repo.add_session(
+                db,
+                user_id=user_id,
+                chat_id=chat_id,
+                kind="item",
+                item_type=None,
+                item_ids=[item.id],
+                notice="",
+                now=now,
+            )
+            return Started(row.id, 1, "", Selection((item.id,)))
 
     def current(self, session_id: int) -> Current | None:
         """The item the session is at, or None when it is finished (or unknown)."""
@@ -276,6 +360,7 @@ class StudyService:
         now: datetime,
         seconds: float | None = None,
         user_id: int | None = None,
+        tz: tzinfo = UTC,
     ) -> Answered:
         """Record a rating for the item at ``position``; then the session moves on.
 
@@ -300,6 +385,7 @@ class StudyService:
                 item_id = queue[position]
                 card = repo.card_for(db, row.user_id, item_id)
                 updated, interval = grade(self.scheduler, card, item_id, rating, now)
+                updated, interval = self._limit_due(db, row, card, updated, interval, now, tz)
                 repo.add_review(
                     db,
                     user_id=row.user_id,
@@ -322,6 +408,38 @@ class StudyService:
             return Answered(False, "duplicate")
 
     @staticmethod
+    def _limit_due(
+        db: Session,
+        row: StudySession,
+        before: CardSnapshot | None,
+        after: CardSnapshot,
+        interval: float,
+        now: datetime,
+        tz: tzinfo,
+    ) -> tuple[CardSnapshot, float]:
+        """Two limits on the next due date.
+
+        With an interview date, no interval reaches past the interview day. A drill review of
+        an item already reviewed today is recorded but never pushes its due date later.
+        """
+        due = after.due
+        user = db.get(User, row.user_id)
+        if user is not None and user.exam_date is not None:
+            exam_start = datetime.combine(user.exam_date, datetime.min.time(), tzinfo=tz)
+            if now < exam_start < due:
+                due = exam_start
+        if (
+            row.kind == "drill"
+            and before is not None
+            and before.last_review is not None
+            and before.last_review.astimezone(tz).date() == now.astimezone(tz).date()
+        ):
+            due = min(due, before.due)
+        if due == after.due:
+            return after, interval
+        return replace(after, due=due), (due - now).total_seconds() / 86400
+
+    @staticmethod
     def _advance(row: StudySession, now: datetime) -> None:
         row.position += 1
         row.shown_at = now
@@ -329,17 +447,101 @@ class StudyService:
             row.status, row.finished_at = "finished", now
 
     def skip(
-        self, session_id: int, position: int, now: datetime, user_id: int | None = None
+        self,
+        session_id: int,
+        position: int,
+        now: datetime,
+        user_id: int | None = None,
+        tz: tzinfo = UTC,
+        suspend: bool = False,
     ) -> str:
-        """Move past the current item without a rating; "" when skipped, else the reason."""
+        """Move past the current item without a rating; "" when skipped, else the reason.
+
+        A skipped item comes back tomorrow (local); with ``suspend`` ("know it cold") it does
+        not come back until the learner brings it back.
+        """
         with self.sessions.begin() as db:
             row = repo.get_session(db, session_id, lock=True)
             reason = self._check(row, position, user_id)
             if reason:
                 return reason
             assert row is not None
+            item_id = row.queue.split(",")[position]
+            if suspend:
+                repo.mark(db, row.user_id, item_id, suspended=True)
+            else:
+                repo.mark(db, row.user_id, item_id, snoozed_until=local_midnight(now, tz, 1))
             self._advance(row, now)
             return ""
+
+    def set_suspended(self, user_id: int, item_id: str, suspended: bool) -> bool:
+        """Suspend an item for this learner, or bring it back; False for an unknown item."""
+        if item_id not in self.catalog:
+            return False
+        with self.sessions.begin() as db:
+            repo.mark(db, user_id, item_id, suspended=suspended)
+            return True
+
+    def suspended_items(self, user_id: int) -> list[Item]:
+        """The learner's suspended items, in curriculum order."""
+        with self.sessions.begin() as db:
+            off = repo.suspended_ids(db, user_id)
+        return [i for i in self.catalog.in_curriculum_order() if i.id in off]
+
+    def last_review(self, session_id: int, position: int) -> int:
+        """The id of the review recorded for (session, position), or 0."""
+        with self.sessions.begin() as db:
+            found = db.scalar(
+                select(Review.id).where(
+                    Review.session_id == session_id, Review.position == position
+                )
+            )
+            return int(found or 0)
+
+    def change_rating(self, review_id: int, user_id: int, rating: int, now: datetime) -> str:
+        """Replace a rating given in the last 10 minutes; "" when changed, else the reason.
+
+        Only the learner's latest review of that item can change; the card is recomputed from
+        the whole review history, not patched.
+        """
+        grade_ = Grade(rating)
+        with self.sessions.begin() as db:
+            review = db.get(Review, review_id)
+            if review is None or review.user_id != user_id:
+                return "unknown"
+            if now - review.reviewed_at > CHANGE_WINDOW:
+                return "expired"
+            latest = db.scalar(
+                select(func.max(Review.id)).where(
+                    Review.user_id == user_id, Review.item_id == review.item_id
+                )
+            )
+            if latest != review.id:
+                return "expired"
+            if review.rating == int(grade_):
+                return "same"
+            review.rating = int(grade_)
+            db.flush()
+            self.rebuild_card(db, user_id, review.item_id)
+            return ""
+
+    def rebuild_card(self, db: Session, user_id: int, item_id: str) -> None:
+        """Recompute a card from its whole review history (after a rating changed)."""
+        reviews = list(
+            db.scalars(
+                select(Review)
+                .where(Review.user_id == user_id, Review.item_id == item_id)
+                .order_by(Review.reviewed_at, Review.id)
+            )
+        )
+        card = None
+        for review in reviews:
+            card, interval = grade(
+                self.scheduler, card, item_id, Grade(review.rating), review.reviewed_at
+            )
+            review.interval_days = interval
+        if card is not None:
+            repo.save_card(db, user_id, card)
 
     def active_session(self, user_id: int, chat_id: int | None) -> int:
         """The id of the user's open session in this chat, or 0."""

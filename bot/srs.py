@@ -5,8 +5,8 @@ Pure functions: time is passed in (timezone-aware UTC), nothing touches the data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
@@ -151,6 +151,8 @@ def select_items(
     new_allowance: int,
     item_type: str | None = None,
     explicit: bool = True,
+    hidden: Collection[str] = (),
+    new_only_from: Collection[str] = (),
 ) -> Selection:
     """Choose up to ``n`` items for a session.
 
@@ -170,14 +172,19 @@ def select_items(
         new_allowance: how many new items may still be introduced today.
         item_type: restrict to one type.
         explicit: the learner asked for this session.
+        hidden: items not to offer (suspended, or skipped until tomorrow).
+        new_only_from: when given, new items come only from these categories while any of
+            them are left (the study plan's current phase).
     """
     pool = [i for i in items if item_type is None or i.type == item_type]
-    pool = [i for i in pool if not (i.id in cards and cards[i.id].suspended)]
+    pool = [i for i in pool if i.id not in hidden and not (i.id in cards and cards[i.id].suspended)]
     due = sorted(
         (i for i in pool if i.id in cards and cards[i.id].due <= now),
         key=lambda i: (recall(cards[i.id]), i.id),
     )
     new = [i for i in pool if i.id not in cards]  # already in curriculum order
+    if new_only_from and any(i.category in new_only_from for i in new):
+        new = [i for i in new if i.category in new_only_from]
     chosen: list[Item] = []
     taken: set[str] = set()
     allowance = max(new_allowance, 0)
@@ -241,8 +248,3 @@ def select_items(
         past_cap=past_cap,
         ahead=ahead,
     )
-
-
-def with_suspended(card: CardSnapshot, suspended: bool) -> CardSnapshot:
-    """A copy of ``card`` with its suspended flag set."""
-    return replace(card, suspended=suspended)

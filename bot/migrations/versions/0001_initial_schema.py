@@ -55,7 +55,6 @@ def upgrade() -> None:
         sa.Column("reps", sa.Integer(), nullable=False),
         sa.Column("lapses", sa.Integer(), nullable=False),
         sa.Column("streak", sa.Integer(), nullable=False),
-        sa.Column("suspended", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "item_id"),
     )
