@@ -27,6 +27,7 @@ MAX_DAILY_SIZE = 50
 RECENT_MEMBER_DAYS = 30
 REPOST_AFTER_DAYS = 3
 PUSH_LEASE = timedelta(minutes=5)
+NUDGE_AFTER = timedelta(days=2)
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 
 
@@ -66,6 +67,17 @@ def zone(name: str) -> tzinfo:
     return ZoneInfo(name)
 
 
+def parse_quiet(text: str) -> str:
+    """Normalise quiet hours ``HH:MM-HH:MM``; ValueError otherwise (or for an empty window)."""
+    start, sep, end = text.replace(" ", "").partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a window like 22:00-07:00")
+    window = f"{parse_time(start)}-{parse_time(end)}"
+    if window[:5] == window[6:]:
+        raise ValueError("the window is empty")
+    return window
+
+
 def parse_time(text: str) -> str:
     """Normalise ``H:MM``/``HH:MM`` (24-hour) to ``HH:MM``; ValueError otherwise."""
     match = re.fullmatch(r"(\d{1,2})[:.h](\d{2})", text.strip())
@@ -86,6 +98,7 @@ class ChatSettings:
     daily_size: int
     group_items: int
     schedule_from: datetime | None = None
+    quiet: str = ""  # "22:00-07:00": never push inside this window
 
     @property
     def is_group(self) -> bool:
@@ -97,8 +110,13 @@ class ChatSettings:
 
     @property
     def push_clock(self) -> time:
+        """When the push goes out: the chosen time, moved to the end of the quiet hours when
+        it falls inside them."""
         hours, minutes = self.push_time.split(":")
-        return time(int(hours), int(minutes))
+        chosen = time(int(hours), int(minutes))
+        if not _inside(chosen, self.quiet):
+            return chosen
+        return time.fromisoformat(self.quiet.split("-")[1])
 
     def push_at(self, day: date) -> datetime:
         """The aware moment of this chat's push on local ``day``."""
@@ -108,14 +126,28 @@ class ChatSettings:
         return now.astimezone(self.tz).date()
 
     def owes_push(self, now: datetime) -> bool:
-        """True when today's push time has come and was not before the schedule was set."""
+        """True when today's push time has come, was not before the schedule was set, and it
+        is not quiet time now (a push missed while the bot was down waits for tomorrow rather
+        than arrive inside the quiet hours)."""
         at = self.push_at(self.local_date(now))
         return (
             self.subscribed
             and self.active
             and at <= now
             and (self.schedule_from is None or at >= self.schedule_from)
+            and not self.is_quiet(now)
         )
+
+    def is_quiet(self, now: datetime) -> bool:
+        return _inside(now.astimezone(self.tz).time(), self.quiet)
+
+
+def _inside(clock: time, window: str) -> bool:
+    """Is ``clock`` inside the quiet window "HH:MM-HH:MM" (which may wrap past midnight)?"""
+    if not window:
+        return False
+    start, end = (time.fromisoformat(t) for t in window.split("-"))
+    return start <= clock < end if start < end else clock >= start or clock < end
 
 
 def _settings(row: Chat) -> ChatSettings:
@@ -130,6 +162,7 @@ def _settings(row: Chat) -> ChatSettings:
         daily_size=row.daily_size,
         group_items=row.group_items,
         schedule_from=row.schedule_from,
+        quiet=row.quiet,
     )
 
 
@@ -240,6 +273,7 @@ class ChatService:
             "group_items",
             "active",
             "schedule_from",
+            "quiet",
         }
         unknown = set(changes) - allowed
         if unknown:
@@ -334,7 +368,31 @@ class ChatService:
             explicit=False,
         )
         sel = started.selection
+        if started.session_id and sel.due:
+            self._maybe_nudge(user_id, started.session_id, now)
         return PushPlan(session_id=started.session_id, size=started.size, due=sel.due, new=sel.new)
+
+    def _maybe_nudge(self, user_id: int, session_id: int, now: datetime) -> None:
+        """Items are due and the learner has not studied for two days: one short nudge, and
+        not another until they have studied again."""
+        with self.sessions.begin() as db:
+            last = db.scalar(select(func.max(Review.reviewed_at)).where(Review.user_id == user_id))
+            user = db.get(User, user_id)
+            if last is None or user is None:
+                return
+            last = _aware(last)
+            if now - last < NUDGE_AFTER:
+                return
+            if user.nudged_at is not None and user.nudged_at >= last:
+                return  # nudged already since they last studied: never two in a row
+            session = repo.get_session(db, session_id)
+            assert session is not None
+            days = (now - last).days
+            session.notice = (
+                f"It's been {days} days since your last review. Five minutes "
+                f"now keeps what you learned.\n{session.notice}"
+            )
+            user.nudged_at = now
 
     # Groups ------------------------------------------------------------------------------
 

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.content import Item
 from bot.srs import GRADE_LABELS, Grade
 
-_PATTERN = re.compile(r"^(?P<action>[arkgtpq]):(?P<a>\d{1,12}):(?P<b>\d{1,6})(?::(?P<c>[1-3]))?$")
-_SIMPLE = {"n", "z:y", "z:n", "t:on", "t:off", "t:h-", "t:h+", "t:s-", "t:s+"}
+_PATTERN = re.compile(r"^(?P<action>[arkgpscx]):(?P<a>\d{1,12}):(?P<b>\d{1,6})(?::(?P<c>[1-3]))?$")
+# An item id as bot.content.ID_RE allows it, e.g. "o:c014" = open item c014.
+_ITEM = re.compile(r"^(?P<action>[ou]):(?P<item>[A-Za-z][A-Za-z0-9-]{0,61})$")
+_DRILL = re.compile(r"^d:(?P<category>[a-z_]{1,40})$")
+_SIMPLE = {"n", "z:y", "z:n", "f:y", "f:n", "t:on", "t:off", "t:h-", "t:h+", "t:s-", "t:s+"}
 NOOP = "n"
 
 
@@ -26,6 +30,9 @@ class Callback:
 
     # a reveal, r rate, k skip (private sessions); p reveal, g rate (group posts);
     # n no-op; z reset confirmation (arg y/n); t settings change (arg on/off/h-/h+/s-/s+)
+    # o open an item (arg: its id); f forget-me confirmation (arg y/n)
+    # s "know it cold" (session, position); c change a rating (review id), x its new grade;
+    # u bring a suspended item back (arg: its id); d drill a category (arg: its name)
     action: str
     session_id: int = 0
     position: int = 0
@@ -40,14 +47,20 @@ def decode(data: str | None) -> Callback | None:
     if data in _SIMPLE:
         action, _, arg = data.partition(":")
         return Callback(action=action, arg=arg)
+    item = _ITEM.match(data)
+    if item:
+        return Callback(action=item.group("action"), arg=item.group("item"))
+    drill = _DRILL.match(data)
+    if drill:
+        return Callback(action="d", arg=drill.group("category"))
     match = _PATTERN.match(data)
     if not match:
         return None
     action = match.group("action")
     grade = int(match.group("c") or 0)
-    if (action in ("r", "g")) != bool(grade):
+    if (action in ("r", "g", "x")) != bool(grade):
         return None
-    if action in ("g", "p") and match.group("b") != "0":
+    if action in ("g", "p", "c", "x") and match.group("b") != "0":
         return None
     return Callback(
         action=action, session_id=int(match.group("a")), position=int(match.group("b")), grade=grade
@@ -55,12 +68,25 @@ def decode(data: str | None) -> Callback | None:
 
 
 def question_keyboard(session_id: int, position: int) -> InlineKeyboardMarkup:
-    """[Show answer] [Skip] under a question."""
+    """[Show answer] [Skip] [Know it cold] under a question."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton("Show answer", callback_data=f"a:{session_id}:{position}"),
                 InlineKeyboardButton("Skip", callback_data=f"k:{session_id}:{position}"),
+                InlineKeyboardButton("Know it cold", callback_data=f"s:{session_id}:{position}"),
+            ]
+        ]
+    )
+
+
+def change_keyboard(review_id: int, label: str) -> InlineKeyboardMarkup:
+    """The chosen rating, and [Change rating] (accepted for 10 minutes)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=NOOP),
+                InlineKeyboardButton("Change rating", callback_data=f"c:{review_id}:0"),
             ]
         ]
     )
@@ -92,6 +118,24 @@ def reset_keyboard() -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton("Yes, delete my progress", callback_data="z:y"),
                 InlineKeyboardButton("Cancel", callback_data="z:n"),
+            ]
+        ]
+    )
+
+
+def found_keyboard(items: list[Item]) -> InlineKeyboardMarkup:
+    """One button per found item ("c014 · Rotary positional embeddings (RoPE)") that opens it."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{i.id} · {i.title}", callback_data=f"o:{i.id}")] for i in items]
+    )
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Yes, delete everything", callback_data="f:y"),
+                InlineKeyboardButton("Cancel", callback_data="f:n"),
             ]
         ]
     )

@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from fsrs import Scheduler
 from sqlalchemy import func, select
@@ -47,6 +47,7 @@ from bot.stats import (
 logger = logging.getLogger(__name__)
 MAX_SESSION_ITEMS = 100
 CHANGE_WINDOW = timedelta(minutes=10)
+LEECH_LAPSES = 4  # rated "no idea" this often after it was first learned: a leech
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Current:
     item: Item
     retry: bool
     lead: str = ""  # shown above the first item of a daily push ("12 items due today")
+    hint: str = ""  # for a leech: what to work through
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,19 @@ class Answered:
     reason: str = ""  # why nothing was recorded: "finished", "stale", "duplicate", "foreign"
     interval_days: float = 0.0
     retry_added: bool = False
+    review_id: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a learner stands: interview countdown or plan, coverage, recall, leeches."""
+
+    exam: date | None
+    phase: Phase | None
+    seen: int
+    total: int
+    mean_recall: float
+    leeches: list[tuple[Item, int]]
 
 
 @dataclass(frozen=True)
@@ -313,6 +328,7 @@ class StudyService:
                 return None
             item = self.catalog.get(queue[row.position])
             assert item is not None
+            card = repo.card_for(db, row.user_id, item.id)
             return Current(
                 session_id,
                 row.position,
@@ -321,6 +337,7 @@ class StudyService:
                 item,
                 retry=row.position >= row.retry_from,
                 lead=row.notice if row.kind == "push" and row.position == 0 else "",
+                hint=self._leech_hint(item, card.lapses) if card else "",
             )
 
     @staticmethod
@@ -386,7 +403,7 @@ class StudyService:
                 card = repo.card_for(db, row.user_id, item_id)
                 updated, interval = grade(self.scheduler, card, item_id, rating, now)
                 updated, interval = self._limit_due(db, row, card, updated, interval, now, tz)
-                repo.add_review(
+                review = repo.add_review(
                     db,
                     user_id=row.user_id,
                     item_id=item_id,
@@ -403,7 +420,9 @@ class StudyService:
                 if retry:  # one more look at the end of this session
                     row.queue = ",".join([*queue, item_id])
                 self._advance(row, now)
-                return Answered(True, interval_days=interval, retry_added=retry)
+                return Answered(
+                    True, interval_days=interval, retry_added=retry, review_id=review.id
+                )
         except IntegrityError:
             return Answered(False, "duplicate")
 
@@ -618,3 +637,84 @@ class StudyService:
         """Delete a learner's progress (cards, reviews, sessions); return reviews deleted."""
         with self.sessions.begin() as db:
             return repo.delete_progress(db, user_id)
+
+    # Interview date, plan, weak spots ---------------------------------------------------------
+
+    def set_exam(self, user_id: int, exam: date | None, now: datetime, tz: tzinfo) -> None:
+        """Set (or clear) the interview date.
+
+        Raises:
+            ValueError: for a date in the past.
+        """
+        if exam is not None and exam < now.astimezone(tz).date():
+            raise ValueError("that date is in the past")
+        with self.sessions.begin() as db:
+            user = db.get(User, user_id)
+            assert user is not None
+            user.exam_date = exam
+
+    def progress(self, user_id: int, now: datetime, tz: tzinfo) -> Progress:
+        """Interview countdown or plan position, share of items seen, and estimated recall.
+
+        The estimated recall of the whole catalog is the mean FSRS retrievability over every
+        item, counting items never seen as 0.
+        """
+        self.catalog.refresh()
+        items = self.catalog.in_curriculum_order()
+        with self.sessions.begin() as db:
+            user = db.get(User, user_id)
+            cards = repo.cards_for(db, user_id)
+            phase = self._phase(db, user_id, cards, now, tz)
+            exam = user.exam_date if user is not None else None
+        recall = [
+            retrievability(self.scheduler, cards[i.id], now) if i.id in cards else 0.0
+            for i in items
+        ]
+        seen = sum(1 for i in items if i.id in cards)
+        leeches = [
+            (i, cards[i.id].lapses)
+            for i in items
+            if i.id in cards and cards[i.id].lapses >= LEECH_LAPSES
+        ]
+        return Progress(
+            exam=exam,
+            phase=phase,
+            seen=seen,
+            total=len(items),
+            mean_recall=sum(recall) / len(recall) if recall else 0.0,
+            leeches=leeches,
+        )
+
+    def weak_spots(
+        self, user_id: int, now: datetime
+    ) -> tuple[list[tuple[str, float, int]], list[tuple[Item, float]]]:
+        """The five categories and the ten studied items with the lowest recall now."""
+        self.catalog.refresh()
+        with self.sessions.begin() as db:
+            cards = repo.cards_for(db, user_id)
+        by_category: dict[str, list[float]] = {}
+        items: list[tuple[Item, float]] = []
+        for item in self.catalog.in_curriculum_order():
+            card = cards.get(item.id)
+            if card is None or card.suspended:
+                continue
+            r = retrievability(self.scheduler, card, now)
+            items.append((item, r))
+            by_category.setdefault(item.category, []).append(r)
+        categories = sorted(
+            ((c, sum(v) / len(v), len(v)) for c, v in by_category.items()), key=lambda row: row[1]
+        )
+        return categories[:5], sorted(items, key=lambda row: (row[1], row[0].id))[:10]
+
+    def _leech_hint(self, item: Item, lapses: int) -> str:
+        """For an item the learner keeps forgetting (a leech): what to work through."""
+        if lapses < LEECH_LAPSES:
+            return ""
+        deep = [i for i in self.catalog.in_curriculum_order() if i.type == "deep" and i != item]
+        related = next((i for i in deep if set(i.tags) & set(item.tags)), None) or next(
+            (i for i in deep if i.category == item.category), None
+        )
+        hint = f"This one keeps slipping ({lapses} times “no idea”)."
+        if related is not None:
+            return f"{hint} Work through {related.id} “{related.title}” (/item {related.id})."
+        return f"{hint} Work through its follow-up questions after the answer."

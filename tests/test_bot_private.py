@@ -40,7 +40,7 @@ async def test_full_study_session_with_reveal_and_every_rating(
     for k, label in enumerate(["1 · No idea", "2 · Partial", "3 · Got it"]):
         question = api.messages(chat.id)[-1]
         assert question.text and question.text.startswith(f"{k + 1}/")
-        assert question.button_texts == [["Show answer", "Skip"]]
+        assert question.button_texts == [["Show answer", "Skip", "Know it cold"]]
         api.press_button(chat, ann, "Show answer", question.message_id)
         await api.wait_for(
             lambda label=label: any(  # type: ignore[misc]
@@ -217,12 +217,12 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     )
     press = api.press_button(chat, gus, "2 · Partial")
     await api.wait_for(
-        lambda: api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip"]], timeout=10
+        lambda: api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]], timeout=10
     )
     api.replay(press.update_id)
     await api.wait_for(lambda: all(q.answered for q in api.callback_queries.values()), timeout=10)
     assert bot.rows("SELECT count(*) FROM reviews") == [(1,)]
-    assert api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip"]]
+    assert api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]]
     # A new session makes the old one's buttons stale.
     old = api.messages(chat.id)[-1]
     api.send_text(chat, gus, "/study 1")

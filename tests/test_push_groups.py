@@ -109,7 +109,7 @@ async def test_push_follows_the_zone_and_daylight_saving(
     pushed = [m for m in api.messages(berlin.id) if "due today" in (m.text or "")]
     assert len(pushed) == 1  # one message: the due line and the first item of the session
     assert (pushed[0].text or "").startswith("0 items due today and 10 new.\n\n1/10 · ")
-    assert pushed[0].button_texts == [["Show answer", "Skip"]]
+    assert pushed[0].button_texts == [["Show answer", "Skip", "Know it cold"]]
     assert bot.rows("SELECT local_date, status, items FROM pushes") == [("2026-03-29", "sent", 10)]
 
 

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import basic, errors, settings, stats, study
+from bot.handlers import account, basic, errors, find, learner, settings, stats, study
 from bot.handlers.common import touch_chat
 
 # New messages only: an edited "/study 40" must not start another session.
@@ -32,6 +32,16 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("size", settings.size_command, filters=NEW))
     app.add_handler(CommandHandler("timezone", settings.timezone_command, filters=NEW))
     app.add_handler(CommandHandler("settings", settings.settings_command, filters=NEW))
+    app.add_handler(CommandHandler("find", find.find_command, filters=NEW))
+    app.add_handler(CommandHandler("item", find.item_command, filters=NEW))
+    app.add_handler(CommandHandler("export", account.export_command, filters=NEW))
+    app.add_handler(CommandHandler("forget_me", account.forget_command, filters=NEW))
+    app.add_handler(CommandHandler("exam", learner.exam_command, filters=NEW))
+    app.add_handler(CommandHandler("plan", learner.plan_command, filters=NEW))
+    app.add_handler(CommandHandler("weak", learner.weak_command, filters=NEW))
+    app.add_handler(CommandHandler("drill", learner.drill_command, filters=NEW))
+    app.add_handler(CommandHandler("suspended", learner.suspended_command, filters=NEW))
+    app.add_handler(CommandHandler("quiet", learner.quiet_command, filters=NEW))
     app.add_handler(CallbackQueryHandler(study.button))
     app.add_handler(MessageHandler(NEW & filters.COMMAND, basic.unknown_command))
     app.add_handler(MessageHandler(NEW & filters.TEXT & filters.ChatType.PRIVATE, basic.plain_text))

@@ -65,7 +65,7 @@ async def _apply(
     chat = update.effective_chat
     assert chat is not None
     d = deps(context)
-    if {"subscribed", "push_time", "timezone"} & set(changes):
+    if {"subscribed", "push_time", "timezone", "quiet"} & set(changes):
         changes["schedule_from"] = d.clock()  # a new schedule owes nothing before now
     settings = await d.run(d.chats.update, chat.id, **changes)
     d.remember(settings)

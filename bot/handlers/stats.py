@@ -10,9 +10,28 @@ from telegram.ext import ContextTypes
 from bot.charts import stats_chart_png
 from bot.handlers.common import deps, escape, user_id_of
 from bot.handlers.groups import group_stats
+from bot.plan import countdown
+from bot.services import Progress
 from bot.stats import Stats
 
 STATS_INTERVAL_SECONDS = 10.0
+
+
+def format_progress(p: Progress) -> str:
+    """Interview countdown (or plan week), coverage, estimated recall and leeches."""
+    lines = []
+    if p.exam is not None and p.phase is not None and p.phase.days_left is not None:
+        lines.append(f"<b>{escape(countdown(p.phase))}</b> (interview {p.exam:%d %b %Y})")
+    elif p.phase is not None:
+        lines.append(f"Plan: {escape(p.phase.label)}")
+    lines.append(
+        f"Seen {p.seen} of {p.total} items ({p.seen / max(p.total, 1):.0%}) · "
+        f"estimated recall of the whole catalog {p.mean_recall:.0%}"
+    )
+    if p.leeches:
+        names = ", ".join(f"{i.id} ({n}×)" for i, n in p.leeches[:10])
+        lines.append(f"Leeches (keep slipping): {escape(names)}; see /weak")
+    return "\n".join(lines)
 
 
 def format_stats(st: Stats) -> str:
@@ -61,7 +80,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     d.stats_asked[user.id] = now_mono
     user_id = await user_id_of(update, context)
     st = await d.run(d.service.stats, user_id, d.clock(), d.tz(chat.id))
-    await message.reply_text(format_stats(st))
+    progress = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    await message.reply_text(format_stats(st) + "\n\n" + format_progress(progress))
     png = await d.run(stats_chart_png, st)
     await context.bot.send_photo(
         chat.id, photo=png, caption="Reviews per day · due in the next 14 days · mastery"

@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.handlers.account import forget_button
 from bot.handlers.basic import reset_button
 from bot.handlers.common import (
     TEXT_LIMIT,
@@ -20,9 +21,16 @@ from bot.handlers.common import (
     set_markup,
     user_id_of,
 )
-from bot.handlers.groups import group_button, group_study
+from bot.handlers.groups import group_button, group_study, post_items
+from bot.handlers.learner import change_button, drill_button, suspend_button, unsuspend_button
 from bot.handlers.settings import settings_button
-from bot.keyboards import decode, done_keyboard, question_keyboard, rating_keyboard
+from bot.keyboards import (
+    change_keyboard,
+    decode,
+    done_keyboard,
+    question_keyboard,
+    rating_keyboard,
+)
 from bot.render import Formula, render_html
 from bot.services import Current
 from bot.srs import GRADE_LABELS, Grade
@@ -42,6 +50,7 @@ TYPES = {
 USAGE = (
     "Usage: /study [N] [type], e.g. /study 20 quiz (N 1-50; types: concepts, quiz, deep, derive)"
 )
+NO_ITEM = "This item is no longer available."
 REFUSALS = {
     "unknown": "This button is no longer valid.",
     "foreign": "This button belongs to someone else's session.",
@@ -82,6 +91,8 @@ def question_parts(cur: Current) -> list[str | Formula]:
     item = cur.item
     again = " · once more" if cur.retry else ""
     lead = f"<b>{escape(cur.lead)}</b>\n\n" if cur.lead else ""
+    if cur.hint:
+        lead += f"⚠️ <i>{escape(cur.hint)}</i>\n\n"
     head = (
         f"{lead}<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
         f"difficulty {item.difficulty}/5{again}</i>\n<b>{escape(item.title)}</b>"
@@ -166,6 +177,26 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await present(context.bot, chat.id, session_id, d)
 
 
+async def open_item(update: Update, context: ContextTypes.DEFAULT_TYPE, item_id: str) -> bool:
+    """Study one item now (/item, a /find result): a one-item session, in a group a post.
+
+    Returns False, having changed nothing, when there is no item with that id.
+    """
+    chat = update.effective_chat
+    assert chat is not None
+    d = deps(context)
+    item = await d.run(d.service.item, item_id)
+    if item is None:
+        return False
+    if chat.type in ("group", "supergroup"):
+        await post_items(context.bot, chat.id, [item.id], d)
+        return True
+    user_id = await user_id_of(update, context)
+    started = await d.run(d.service.start_item_session, user_id, item.id, d.clock(), chat.id)
+    await present(context.bot, chat.id, started.session_id, d)
+    return True
+
+
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every inline button press: reveal, rate, skip (and the no-op on a finished rating)."""
     query = update.callback_query
@@ -183,8 +214,27 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if cb.action == "t":
         await settings_button(update, context, cb.arg)
         return
+    if cb.action == "o":
+        opened = await open_item(update, context, cb.arg)
+        await answer_query(query, None if opened else NO_ITEM, show_alert=not opened)
+        return
+    if cb.action == "f":
+        await forget_button(update, context, cb.arg)
+        return
     if cb.action in ("p", "g"):
         await group_button(update, context, cb.action, cb.session_id, cb.grade)
+        return
+    if cb.action in ("c", "x"):
+        await change_button(update, context, cb.session_id, cb.grade)
+        return
+    if cb.action == "s":
+        await suspend_button(update, context, cb.session_id, cb.position)
+        return
+    if cb.action == "u":
+        await unsuspend_button(update, context, cb.arg)
+        return
+    if cb.action == "d":
+        await drill_button(update, context, cb.arg)
         return
     message, chat = query.message, update.effective_chat
     if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
@@ -217,16 +267,25 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         return
     if cb.action == "k":
-        refusal = await d.run(d.service.skip, cb.session_id, cb.position, d.clock(), user_id)
+        refusal = await d.run(
+            d.service.skip, cb.session_id, cb.position, d.clock(), user_id, d.tz(chat.id)
+        )
         if refusal:
             await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
             return
-        await answer_query(query, "Skipped.")
+        await answer_query(query, "Skipped: it comes back tomorrow.")
         await set_markup(message, done_keyboard("Skipped"))
         await present(context.bot, chat.id, cb.session_id, d)
         return
     result = await d.run(
-        d.service.answer, cb.session_id, cb.position, cb.grade, d.clock(), None, user_id
+        d.service.answer,
+        cb.session_id,
+        cb.position,
+        cb.grade,
+        d.clock(),
+        None,
+        user_id,
+        d.tz(chat.id),
     )
     if not result.recorded:
         await answer_query(query, REFUSALS[result.reason], show_alert=result.reason != "duplicate")
@@ -238,5 +297,5 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else f"next review in {max(1, round(result.interval_days))} day(s)"
     )
     await answer_query(query, f"Recorded: {label} — {later}.")
-    await set_markup(message, done_keyboard(f"✓ {cb.grade} · {label}"))
+    await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
     await present(context.bot, chat.id, cb.session_id, d)
