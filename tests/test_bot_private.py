@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,12 @@ from tests.botapi_standin import BotApiStandIn
 from tests.conftest import write_item
 from tests.harness import RunningBot, running_bot
 
-TRANSCRIPTS = Path(__file__).resolve().parent.parent / "tests" / "transcripts"
+# Set STUDYBOT_TRANSCRIPTS=DIR to keep the conversations these tests record.
+TRANSCRIPTS = (
+    Path(os.environ.get("STUDYBOT_TRANSCRIPTS", ""))
+    if os.environ.get("STUDYBOT_TRANSCRIPTS")
+    else None
+)
 
 
 @pytest.fixture
@@ -78,8 +84,9 @@ async def test_full_study_session_with_reveal_and_every_rating(
     assert reviews[0][0] == reviews[3][0] and all(c == chat.id for *_, c in reviews)
     assert bot.rows("SELECT count(*) FROM cards") == [(3,)]
     assert bot.rows("SELECT status FROM study_sessions") == [("finished",)]
-    TRANSCRIPTS.mkdir(exist_ok=True)
-    (TRANSCRIPTS / "study3.txt").write_text(api.transcript(chat.id), encoding="utf-8")
+    if TRANSCRIPTS is not None:
+        TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+        (TRANSCRIPTS / "study3.txt").write_text(api.transcript(chat.id), encoding="utf-8")
 
 
 LONG_ANSWER = "\n\n".join(
@@ -217,7 +224,8 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     )
     press = api.press_button(chat, gus, "2 · Partial")
     await api.wait_for(
-        lambda: api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]], timeout=10
+        lambda: api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]],
+        timeout=10,
     )
     api.replay(press.update_id)
     await api.wait_for(lambda: all(q.answered for q in api.callback_queries.values()), timeout=10)

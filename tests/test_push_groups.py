@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,12 @@ from bot.jobs import job_name, push_chat
 from tests.botapi_standin import BotApiStandIn
 from tests.harness import RunningBot, running_bot
 
-TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
+# Set STUDYBOT_TRANSCRIPTS=DIR to keep the conversations these tests record.
+TRANSCRIPTS = (
+    Path(os.environ.get("STUDYBOT_TRANSCRIPTS", ""))
+    if os.environ.get("STUDYBOT_TRANSCRIPTS")
+    else None
+)
 
 
 @pytest.fixture
@@ -238,8 +244,9 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
     api.send_text(group, ann, "/stats")
     board = await _reply(api, group.id, len(api.messages(group.id)) + 1)
     assert "Leaderboard, last 7 days" in board and "3 of 127 items posted" in board
-    TRANSCRIPTS.mkdir(exist_ok=True)
-    (TRANSCRIPTS / "group_push.txt").write_text(api.transcript(group.id), encoding="utf-8")
+    if TRANSCRIPTS is not None:
+        TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+        (TRANSCRIPTS / "group_push.txt").write_text(api.transcript(group.id), encoding="utf-8")
 
 
 async def test_group_study_posts_items_not_repeated_within_three_days(
