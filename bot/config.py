@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+# The repo's content/ beside the package (an editable install, a clone); an installed wheel has
+# none, so the default falls back to ./content (the Docker image sets STUDYBOT_CONTENT_DIR).
+_BESIDE_PACKAGE = Path(__file__).resolve().parent.parent / "content"
+REPO_CONTENT_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else Path("content")
 DEFAULT_DATABASE_URL = "sqlite:///data/studybot.db"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 ITEM_TYPES = ("concept", "quiz", "deep", "derive")
