@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from bot import account
 from bot.config import ConfigError, Settings, Webhook, load_settings
 from bot.content import CATEGORIES, ITEM_TYPES, ContentError, Item, load_catalog, validate_dirs
 from bot.db import StorageError, open_database
@@ -125,8 +126,16 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
     n = parse_count(args.n, env.out)
     item_type = parse_type(args.type)
     service = _service(env)
-    user_id = service.local_user(args.user or env.settings.user, env.clock())
-    started = service.start_session(user_id, n, env.clock(), env.tz, item_type=item_type)
+    name = args.user or env.settings.user
+    if args.item is None:
+        user_id = service.local_user(name, env.clock())
+        started = service.start_session(user_id, n, env.clock(), env.tz, item_type=item_type)
+    else:
+        item = service.item(args.item)
+        if item is None:  # before the user is created: an unknown id stores nothing
+            raise UsageError(f"there is no item {args.item!r}; `studybot find WORDS` shows the ids")
+        user_id = service.local_user(name, env.clock())
+        started = service.start_item_session(user_id, item.id, env.clock())
     if started.notice:
         env.out.print(f"Note: {started.notice}.")
     if not started.session_id:
@@ -246,6 +255,42 @@ def cmd_reset(env: Env, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_find(env: Env, args: argparse.Namespace) -> int:
+    """Items whose title, tags or question contain every word: their ids and titles."""
+    words = [w for w in args.words if w.strip()]
+    if not words:
+        raise UsageError("give words to find, e.g. studybot find rotary embeddings")
+    items = _service(env).find(words)
+    if not items:
+        print(f"studybot: nothing found for {' '.join(words)!r}", file=sys.stderr)
+        return 1
+    width = max(len(i.id) for i in items)
+    for item in items:
+        env.out.print(f"{item.id:<{width}}  {item.title}", markup=False)
+    return 0
+
+
+def cmd_export(env: Env, args: argparse.Namespace) -> int:
+    """Write one user's review history as CSV: a row per review, times in UTC."""
+    name = args.user or env.settings.user
+    service = _service(env)
+    user_id = account.find_user(service.sessions, local_name=name)
+    rows = (
+        [] if user_id is None else account.export_rows(service.sessions, service.catalog, user_id)
+    )
+    if not rows:
+        print(f"studybot: {name!r} has no reviews to export", file=sys.stderr)
+        return 1
+    try:
+        with open(args.file, "w", encoding="utf-8", newline="") as out:
+            out.write(account.export_csv(rows))
+    except OSError as exc:
+        print(f"studybot: cannot write {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    env.out.print(f"Wrote {len(rows)} review(s) of {name!r} to {args.file}.", markup=False)
+    return 0
+
+
 def cmd_check_content(env: Env, args: argparse.Namespace) -> int:
     """Validate items; list every problem, or print counts per type and category."""
     dirs = tuple(Path(d) for d in args.dirs) or env.settings.content_dirs
@@ -343,7 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", default="10", metavar="N", help="number of items (default 10, max 100)")
     p.add_argument("-t", "--type", metavar="TYPE", help="concepts, quiz, deep or derive")
     p.add_argument("--user", metavar="NAME", help="whose progress (default: local)")
+    p.add_argument("--item", metavar="ID", help="study this one item (see `studybot find`)")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("find", help="find items by words in title, tags or question")
+    p.add_argument("words", nargs="*", metavar="WORD")
+    p.set_defaults(func=cmd_find)
+    p = sub.add_parser("export", help="write a user's review history as CSV")
+    p.add_argument("--user", metavar="NAME")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("stats", help="show progress")
     p.add_argument("--user", metavar="NAME")
     p.set_defaults(func=cmd_stats)

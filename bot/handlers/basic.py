@@ -12,10 +12,14 @@ from bot.keyboards import reset_keyboard
 COMMANDS = [
     ("study", "study now: /study [N] [type], e.g. /study 20 quiz"),
     ("stats", "your progress, with a chart"),
+    ("find", "find items: /find rotary embeddings"),
+    ("item", "study one item: /item c014"),
     ("daily", "daily push time: /daily 08:30 Europe/Berlin, /daily off"),
     ("settings", "push time, zone and size, with buttons"),
     ("cancel", "end the current session"),
     ("reset", "delete your progress (asks first)"),
+    ("export", "your review history as a CSV file"),
+    ("forget_me", "delete everything stored about you (asks first)"),
     ("help", "what I can do"),
 ]
 HELP = (
@@ -23,11 +27,16 @@ HELP = (
     "/study [N] [type] — N items now (default 10, at most 50); type is concepts, quiz, deep "
     "or derive, e.g. <code>/study 20 quiz</code>\n"
     "/stats — items studied, reviews, streak, due counts, progress per category, and a chart\n"
+    "/find WORDS — up to 10 items by title, tags or question, e.g. "
+    "<code>/find rotary embeddings</code>; press one to study it · /item ID — study one item, "
+    "e.g. <code>/item c014</code>\n"
     "/daily HH:MM [zone] — the daily push of due items, e.g. "
     "<code>/daily 08:30 Europe/Berlin</code>; <code>/daily off</code>, <code>/daily on</code>\n"
     "/size N — items per daily push (1-50) · /timezone ZONE · /settings — all of them\n"
     "/cancel — end the current session (ratings so far are kept)\n"
-    "/reset — delete your progress\n\n"
+    "/reset — delete your progress\n"
+    "/export — your review history as a CSV file · /forget_me — delete everything I store "
+    "about you (both in a private chat)\n\n"
     "<b>In a group</b>\nAn admin's /daily subscribes the group; /study N posts N items for "
     "everyone. Anyone can reveal an answer, and every member rates for themselves.\n\n"
     "<b>How it works</b>\n"
