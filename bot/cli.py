@@ -23,6 +23,7 @@ from bot import account
 from bot.config import ConfigError, Settings, Webhook, load_settings
 from bot.content import CATEGORIES, ITEM_TYPES, ContentError, Item, load_catalog, validate_dirs
 from bot.db import StorageError, open_database
+from bot.plan import countdown, parse_date
 from bot.render import to_terminal_markdown
 from bot.services import MAX_SESSION_ITEMS, Scheduling, StudyService
 from bot.srs import GRADE_LABELS, Grade
@@ -205,6 +206,29 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+def cmd_exam(env: Env, args: argparse.Namespace) -> int:
+    """Interview-date mode: no interval past the day, the daily mix follows the countdown."""
+    exam = None
+    if args.date.lower() != "off":
+        try:
+            exam = parse_date(args.date)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; use YYYY-MM-DD, or 'off'") from None
+    service = _service(env)
+    user_id = service.local_user(args.user or env.settings.user, env.clock())
+    try:
+        service.set_exam(user_id, exam, env.clock(), env.tz)
+    except ValueError as exc:
+        raise UsageError(f"{args.date}: {exc}; give the day of your interview") from None
+    if exam is None:
+        env.out.print("Interview date cleared: new items follow the six-week plan.")
+        return 0
+    progress = service.progress(user_id, env.clock(), env.tz)
+    assert progress.phase is not None
+    env.out.print(f"Interview on {exam:%A %d %B %Y}: {countdown(progress.phase)}.")
+    return 0
+
+
 def cmd_stats(env: Env, args: argparse.Namespace) -> int:
     """Progress: items studied, reviews, sessions, recent results, due counts, categories."""
     service = _service(env)
@@ -221,6 +245,20 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
         f"of the last 14 days"
     )
     out.print(f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}")
+    progress = service.progress(user_id, env.clock(), env.tz)
+    if progress.exam is not None and progress.phase is not None:
+        out.print(f"{countdown(progress.phase)} (interview {progress.exam:%Y-%m-%d})")
+    elif progress.phase is not None:
+        out.print(f"Plan: {progress.phase.label}")
+    out.print(
+        f"Seen {progress.seen} of {progress.total} items · estimated recall of the whole "
+        f"catalog {progress.mean_recall:.0%}"
+    )
+    if progress.leeches:
+        out.print(
+            "Leeches (keep slipping): "
+            + ", ".join(f"{i.id} {i.title} ({n}×)" for i, n in progress.leeches)
+        )
     if st.recent:
         table = Table(title="Last sessions", show_edge=False)
         for col in ("started", "rated", "no idea", "partial", "got it"):
@@ -397,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="NAME")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("exam", help="set the interview date (YYYY-MM-DD) or 'off'")
+    p.add_argument("date", metavar="DATE")
+    p.add_argument("--user", metavar="NAME")
+    p.set_defaults(func=cmd_exam)
     p = sub.add_parser("stats", help="show progress")
     p.add_argument("--user", metavar="NAME")
     p.set_defaults(func=cmd_stats)

@@ -20,6 +20,10 @@ CORE = [
     "latex",
     "stats",
     "charts",
+    "chats",
+    "plan",
+    "search",
+    "account",
     "cli",
 ]
 

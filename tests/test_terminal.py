@@ -170,3 +170,19 @@ def test_bot_without_token_explains_what_to_do(env: dict[str, str]) -> None:
     assert "@BotFather" in lines[0] and "studybot study" in lines[1]
     bad = studybot(["bot"], {**env, "TELEGRAM_BOT_TOKEN": "not-a-token"})
     assert bad.returncode == 2 and "does not look like a bot token" in bad.stderr
+
+
+def test_exam_date_in_the_terminal(env: dict[str, str]) -> None:
+    from datetime import date, timedelta
+
+    soon = (date.today() + timedelta(days=5)).isoformat()
+    done = studybot(["exam", soon], env)
+    assert done.returncode == 0, done.stderr
+    assert "5 days to go · today: deep explanations and derivations" in done.stdout
+    assert "5 days to go" in studybot(["stats"], env).stdout
+    for bad, message in [("2020-01-01", "in the past"), ("soon", "YYYY-MM-DD")]:
+        refused = studybot(["exam", bad], env)
+        assert refused.returncode == 2 and message in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert "cleared" in studybot(["exam", "off"], env).stdout
+    assert "Plan: week 1 of 6" in studybot(["stats"], env).stdout

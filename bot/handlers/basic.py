@@ -14,6 +14,12 @@ COMMANDS = [
     ("stats", "your progress, with a chart"),
     ("find", "find items: /find rotary embeddings"),
     ("item", "study one item: /item c014"),
+    ("exam", "interview date: /exam 2026-12-15, /exam off"),
+    ("plan", "where you are in the plan or the countdown"),
+    ("weak", "weakest categories and items, to drill"),
+    ("drill", "study one category now: /drill transformers 5"),
+    ("suspended", "items marked 'know it cold', to bring back"),
+    ("quiet", "no pushes in these hours: /quiet 22:00-07:00"),
     ("daily", "daily push time: /daily 08:30 Europe/Berlin, /daily off"),
     ("settings", "push time, zone and size, with buttons"),
     ("cancel", "end the current session"),
@@ -33,6 +39,12 @@ HELP = (
     "/daily HH:MM [zone] — the daily push of due items, e.g. "
     "<code>/daily 08:30 Europe/Berlin</code>; <code>/daily off</code>, <code>/daily on</code>\n"
     "/size N — items per daily push (1-50) · /timezone ZONE · /settings — all of them\n"
+    "/exam YYYY-MM-DD — interview-date mode: the daily mix follows the countdown "
+    "(<code>/exam off</code> to stop) · /plan — where you are\n"
+    "/weak — your weakest categories and items, each with a drill button · "
+    "/drill CATEGORY [N] — study one category now, due or not\n"
+    "/suspended — items you marked <b>Know it cold</b>, to bring back · "
+    "/quiet 22:00-07:00 — no pushes inside these hours\n"
     "/cancel — end the current session (ratings so far are kept)\n"
     "/reset — delete your progress\n"
     "/export — your review history as a CSV file · /forget_me — delete everything I store "
@@ -42,8 +54,10 @@ HELP = (
     "<b>How it works</b>\n"
     "Each item shows a question. Think of your answer, press <b>Show answer</b>, then rate "
     "yourself honestly: <b>1</b> no idea (it comes back at the end of the session and "
-    "tomorrow), <b>2</b> partial, <b>3</b> got it (it comes back much later). The schedule "
-    "is FSRS spaced repetition: due items first, then new ones in curriculum order."
+    "tomorrow), <b>2</b> partial, <b>3</b> got it (it comes back much later); "
+    "<b>Change rating</b> stays for 10 minutes. <b>Skip</b> brings an item back tomorrow, "
+    "<b>Know it cold</b> puts it away. The schedule is FSRS spaced repetition: due items "
+    "first, then new ones in curriculum order."
 )
 START = (
     "<b>Hi! I help you prepare for ML and LLM interviews.</b>\n"
