@@ -380,7 +380,6 @@ class ChatService:
             user = db.get(User, user_id)
             if last is None or user is None:
                 return
-            last = _aware(last)
             if now - last < NUDGE_AFTER:
                 return
             if user.nudged_at is not None and user.nudged_at >= last:
@@ -412,7 +411,8 @@ class ChatService:
                     .distinct()
                 )
             )
-            posted = dict(
+            # max() keeps the column's type, so these come back aware UTC on every backend.
+            posted: dict[str, datetime] = dict(
                 db.execute(
                     select(GroupPost.item_id, func.max(GroupPost.posted_at))
                     .where(GroupPost.chat_id == chat_id)
@@ -432,7 +432,7 @@ class ChatService:
         items = [
             i
             for i in self.catalog.in_curriculum_order()
-            if i.id not in posted or _aware(posted[i.id]) < recent
+            if i.id not in posted or posted[i.id] < recent
         ]
         chosen = [i.id for i in sorted((i for i in items if due[i.id]), key=lambda i: -due[i.id])][
             :k
@@ -442,7 +442,7 @@ class ChatService:
                 break
             if item.id not in posted and item.id not in chosen:
                 chosen.append(item.id)
-        for item in sorted(items, key=lambda i: _aware(posted[i.id]) if i.id in posted else now):
+        for item in sorted(items, key=lambda i: posted.get(i.id, now)):
             if len(chosen) >= k:
                 break
             if item.id not in chosen:
@@ -631,10 +631,3 @@ class ChatService:
         return GroupStats(
             board, int(posts), int(items_posted), len(self.catalog), int(ratings), int(members)
         )
-
-
-def _aware(value: datetime) -> datetime:
-    # Aggregates (max) bypass the UTC type decorator on SQLite and come back naive or as text.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK_KEY = 0x5744B07  # a PostgreSQL advisory lock key of our own
 
 
 class StorageError(RuntimeError):
@@ -56,10 +57,20 @@ def migrate(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     try:
         with engine.begin() as connection:
+            _lock_for_migration(connection)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
     except (DatabaseError, OperationalError) as exc:
         raise StorageError(describe_db_error(engine, exc)) from exc
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    # Processes starting at once on an empty database would all create the tables, and all but
+    # one fail: one migrates while the others wait, then find the schema up to date.
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # else each CREATE commits on its own
 
 
 def describe_db_error(engine: Engine, exc: Exception) -> str:

@@ -1,4 +1,8 @@
-"""Shared fixtures: a tiny content folder, a real SQLite database, a pinned clock."""
+"""Shared fixtures: a tiny content folder, a real database, a pinned clock.
+
+The database is SQLite; a test module marked ``pytest.mark.backends("sqlite", "postgresql")``
+runs each of its database tests once per backend (PostgreSQL from ``tests/pg.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.content import Catalog, load_catalog
 from bot.db import open_database
 from bot.services import Scheduling, StudyService
+from tests import pg
 
 # PTB 22 warns (deprecation) when it builds a RetryAfter with an int; the warning is an error
 # under filterwarnings=error. Opt in to the timedelta behaviour, as the bot process does.
@@ -70,9 +75,42 @@ def catalog(content_dir: Path) -> Catalog:
     return load_catalog([content_dir])
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run each database test per backend")
+
+
+def pytest_report_header() -> str:
+    return f"postgresql: {pg.describe()}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args, indirect=True)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'study.db'}"
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend under test: "sqlite" unless the module names several."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.Databases]:
+    """One PostgreSQL server for the session (skips the test when there is none)."""
+    with pg.databases() as databases:
+        yield databases
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database of the backend under test."""
+    if backend == "postgresql":
+        postgres: pg.Databases = request.getfixturevalue("postgres")  # started on first use
+        with postgres.fresh() as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp_path / 'study.db'}"
 
 
 @pytest.fixture

@@ -80,16 +80,21 @@ async def test_killed_mid_push_and_restarted_every_chat_gets_exactly_one(
         assert api.rate_limited_count == 0
 
 
-async def test_two_bot_processes_push_each_chat_once(tmp_path: Path, chat_ids: list[int]) -> None:
+@pytest.mark.backends("sqlite", "postgresql")
+async def test_two_bot_processes_push_each_chat_once(
+    tmp_path: Path, chat_ids: list[int], db_url: str
+) -> None:
     chat_ids = chat_ids[:100]
-    seed_owed_chats(f"sqlite:///{tmp_path / 'proc.db'}", chat_ids)
+    seed_owed_chats(db_url, chat_ids)
     async with BotApiStandIn() as api:
         for chat_id in chat_ids:
             api.private_chat(api.user(chat_id, f"U{chat_id}"))
         # Two processes need two tokens' worth of getUpdates: Telegram allows one poller per
         # bot, so the second one polls and fails with 409, as in production; pushes still run.
         procs = [
-            await start_bot_process(api, tmp_path, log_name=f"bot{k}.log", LOG_LEVEL="INFO")
+            await start_bot_process(
+                api, tmp_path, log_name=f"bot{k}.log", LOG_LEVEL="INFO", DATABASE_URL=db_url
+            )
             for k in range(2)
         ]
         try:

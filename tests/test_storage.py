@@ -1,10 +1,12 @@
-"""Storage: UTC round-trips, migrations, WAL sharing between processes, bad database files."""
+"""Storage on SQLite and PostgreSQL: UTC round-trips, migrations, two processes writing one
+database, bad database files."""
 
 from __future__ import annotations
 
 import multiprocessing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +16,8 @@ from bot.content import load_catalog
 from bot.db import StorageError, open_database, table_names
 from bot.models import CardState, Review, User
 from bot.services import Scheduling, StudyService
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
@@ -26,7 +30,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
     engine.dispose()
 
 
-def test_aware_utc_round_trip_through_sqlite(sessions: sessionmaker[Session]) -> None:
+def test_aware_utc_round_trip(sessions: sessionmaker[Session]) -> None:
     berlin = timezone(timedelta(hours=1))
     moment = datetime(2026, 3, 29, 1, 30, tzinfo=berlin)
     with sessions.begin() as db:
@@ -73,6 +77,23 @@ def test_two_processes_write_one_database(
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(Review)) == 30
         assert db.scalar(select(func.count(func.distinct(CardState.user_id)))) == 2
+
+
+def _start(db_url: str, start: Any) -> None:
+    start.wait(60)
+    engine, _ = open_database(db_url)
+    engine.dispose()
+
+
+def test_two_processes_start_on_an_empty_database_at_once(db_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_start, args=(db_url, start)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]  # one migrated, the other found it done
 
 
 def test_corrupt_database_is_reported_and_left_untouched(tmp_path: Path) -> None:
