@@ -40,6 +40,9 @@ TYPE_ALIASES = {
 }
 
 
+USER_NAME_MAX = 64  # the users.local_name column
+
+
 class UsageError(Exception):
     """A mistake on the command line: one line for the user, exit code 2."""
 
@@ -61,6 +64,14 @@ def _now() -> datetime:
 
 def _local_tz() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
+
+
+def user_name(env: Env, args: argparse.Namespace) -> str:
+    """The terminal learner: --user, else STUDYBOT_USER, else "local" (1-64 characters)."""
+    name = (getattr(args, "user", None) or env.settings.user).strip()
+    if not 1 <= len(name) <= USER_NAME_MAX:
+        raise UsageError(f"--user must be 1 to {USER_NAME_MAX} characters")
+    return name
 
 
 def parse_count(raw: str, out: Console) -> int:
@@ -127,7 +138,7 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
     n = parse_count(args.n, env.out)
     item_type = parse_type(args.type)
     service = _service(env)
-    name = args.user or env.settings.user
+    name = user_name(env, args)
     if args.item is None:
         user_id = service.local_user(name, env.clock())
         started = service.start_session(user_id, n, env.clock(), env.tz, item_type=item_type)
@@ -215,7 +226,7 @@ def cmd_exam(env: Env, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"{exc}; use YYYY-MM-DD, or 'off'") from None
     service = _service(env)
-    user_id = service.local_user(args.user or env.settings.user, env.clock())
+    user_id = service.local_user(user_name(env, args), env.clock())
     try:
         service.set_exam(user_id, exam, env.clock(), env.tz)
     except ValueError as exc:
@@ -232,10 +243,10 @@ def cmd_exam(env: Env, args: argparse.Namespace) -> int:
 def cmd_stats(env: Env, args: argparse.Namespace) -> int:
     """Progress: items studied, reviews, sessions, recent results, due counts, categories."""
     service = _service(env)
-    user_id = service.local_user(args.user or env.settings.user, env.clock())
+    user_id = service.local_user(user_name(env, args), env.clock())
     st = service.stats(user_id, env.clock(), env.tz)
     out = env.out
-    out.rule(f"Progress of {args.user or env.settings.user}")
+    out.rule(f"Progress of {user_name(env, args)}")
     out.print(
         f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
         f"sessions completed: {st.sessions}"
@@ -281,7 +292,7 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
 
 def cmd_reset(env: Env, args: argparse.Namespace) -> int:
     """Delete one user's progress, after a confirmation."""
-    name = args.user or env.settings.user
+    name = user_name(env, args)
     if not args.yes:
         answer = _read(env, f"Delete all study progress of {name!r}? Type 'yes' to confirm > ")
         if answer != "yes":
@@ -310,7 +321,7 @@ def cmd_find(env: Env, args: argparse.Namespace) -> int:
 
 def cmd_export(env: Env, args: argparse.Namespace) -> int:
     """Write one user's review history as CSV: a row per review, times in UTC."""
-    name = args.user or env.settings.user
+    name = user_name(env, args)
     service = _service(env)
     user_id = account.find_user(service.sessions, local_name=name)
     rows = (

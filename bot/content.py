@@ -45,7 +45,7 @@ CATEGORIES = (
 CATEGORY_RANK = {name: rank for rank, name in enumerate(CATEGORIES)}
 ALLOWED_FIELDS = {"id", "title", "type", "category", "difficulty", "tags"}
 REQUIRED_FIELDS = ("title", "category", "difficulty")
-ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")  # 32 characters: the item_id columns
 BOLD_HEADER_RE = re.compile(r"^\*\*(?P<key>[A-Za-z -]+):\*\*\s*(?P<value>.*?)\s*$")
 SECTION_RE = re.compile(r"^##\s+(?P<name>.+?)\s*#*\s*$")
 
@@ -218,7 +218,10 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
     file_id = _id_from_filename(path)
     item_id = str(meta.get("id", file_id)).strip()
     if not ID_RE.match(item_id):
-        problems.add(line_for("id"), f"id {item_id!r} must be letters, digits and '-' only")
+        problems.add(
+            line_for("id"),
+            f"id {item_id!r} must be letters, digits and '-' only, at most 32 characters",
+        )
     elif item_id != file_id:
         problems.add(
             line_for("id"),

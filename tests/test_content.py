@@ -191,3 +191,14 @@ def test_curriculum_order_is_category_then_difficulty(tmp_path: Path) -> None:
     write_item(tmp_path, "concepts", "c004", category="transformers", difficulty=1)
     catalog = load_catalog([tmp_path])
     assert [i.id for i in catalog.in_curriculum_order()] == ["c003", "c002", "c004", "c001"]
+
+
+def test_id_longer_than_the_column_is_refused(tmp_path: Path) -> None:
+    long_id = "u" + "1" * 32
+    path = tmp_path / "concepts" / f"{long_id}_x.md"
+    path.parent.mkdir()
+    path.write_text(VALID.replace("id: c001", f"id: {long_id}"), encoding="utf-8")
+    item, problems = parse_item(path)
+    assert item is None
+    assert problems == [f"{path}:2: id {long_id!r} must be letters, digits and '-' only, "
+                        "at most 32 characters"]

@@ -186,3 +186,8 @@ def test_exam_date_in_the_terminal(env: dict[str, str]) -> None:
         assert len(refused.stderr.strip().splitlines()) == 1
     assert "cleared" in studybot(["exam", "off"], env).stdout
     assert "Plan: week 1 of 6" in studybot(["stats"], env).stdout
+
+
+def test_user_name_longer_than_64_characters_is_refused(env: dict[str, str]) -> None:
+    done = studybot(["stats", "--user", "x" * 65], env)
+    assert done.returncode == 2 and "--user must be 1 to 64 characters" in done.stderr
