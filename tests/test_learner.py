@@ -18,6 +18,8 @@ from tests.botapi_standin import BotApiStandIn
 from tests.conftest import NOW
 from tests.harness import RunningBot, running_bot
 
+RATINGS = ["1 · No idea", "2 · Partial", "3 · Got it"]
+
 
 def _study(
     service: StudyService, user: int, n: int, rating: int, now: datetime, **kw: object
@@ -302,3 +304,79 @@ async def test_weak_drill_quiet_and_bad_input(api: BotApiStandIn, bot: RunningBo
     api.send_text(chat, dee, "/drill rlhf 2")
     await api.wait_for(lambda: "rlhf" in (api.messages(chat.id)[-1].text or ""), timeout=10)
     assert bot.rows("SELECT kind FROM study_sessions") == [("drill",)]
+
+
+async def test_exam_mix_over_the_stand_in_across_the_phases(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    """The daily push of one learner from 10 days out to the interview day."""
+    eve = api.user(8005, "Eve")
+    chat = api.private_chat(eve)
+    bot.set_clock(datetime(2026, 4, 1, 8, tzinfo=UTC))
+    api.send_text(chat, eve, "/daily 09:00")
+    api.send_text(chat, eve, "/exam 2026-04-11")
+    await _texts(api, chat.id, 2)
+    types = {i.id: i.type for i in bot.deps.service.catalog.in_curriculum_order()}
+    mixes: dict[int, list[str]] = {}
+    for days_left in (10, 5, 2, 0):
+        day = 11 - days_left
+        if days_left == 0:  # the day itself reviews known concepts: study a few first
+            bot.set_clock(datetime(2026, 4, day - 1, 20, tzinfo=UTC))
+            api.send_text(chat, eve, "/study 3 concepts")
+            for k in range(3):
+                await api.wait_for(
+                    lambda k=k: (
+                        (api.messages(chat.id)[-1].text or "")  # type: ignore[misc]
+                        .startswith(f"{k + 1}/3 ")
+                    ),
+                    timeout=10,
+                )
+                api.press_button(chat, eve, "Show answer")
+                await api.wait_for(
+                    lambda: api.messages(chat.id)[-1].button_texts == [RATINGS], timeout=10
+                )
+                before = len(bot.rows("SELECT id FROM reviews"))
+                api.press_button(chat, eve, "2 · Partial")
+                await api.wait_for(
+                    lambda b=before: (
+                        len(
+                            bot.rows(  # type: ignore[misc]
+                                "SELECT id FROM reviews"
+                            )
+                        )
+                        == b + 1
+                    ),
+                    timeout=10,
+                )
+        bot.set_clock(datetime(2026, 4, day, 9, 0, 5, tzinfo=UTC))
+        assert await push_chat(bot.app, chat.id) == "sent"
+        [(queue,)] = bot.rows(
+            "SELECT queue FROM study_sessions WHERE kind = 'push' ORDER BY id DESC LIMIT 1"
+        )
+        mixes[days_left] = [types[i] for i in queue.split(",")]
+        header = (api.messages(chat.id)[-1].text or "").splitlines()[0]
+        assert header.startswith(
+            ("10 days to go", "5 days to go", "2 days to go", "Interview today")
+        ), header
+    assert set(mixes[10]) <= {"concept", "quiz"}
+    assert mixes[5].count("deep") + mixes[5].count("derive") >= 5
+    assert set(mixes[2]) == {"quiz"}
+    assert set(mixes[0]) == {"concept"} and len(mixes[0]) <= 3  # only the concepts seen
+
+
+def test_a_drill_never_pushes_a_review_from_today_later(service: StudyService) -> None:
+    user = service.local_user("drill", NOW)
+    seen = _study(service, user, 1, 1, NOW, item_type="concept")  # due tomorrow
+    with service.sessions() as db:
+        before = repo.card_for(db, user, seen[0])
+    assert before is not None
+    category = service.catalog.get(seen[0]).category  # type: ignore[union-attr]
+    drill = service.start_session(
+        user, 1, NOW + timedelta(hours=1), UTC, kind="drill", category=category
+    )
+    assert drill.selection.item_ids == (seen[0],)
+    service.reveal(drill.session_id, 0)
+    assert service.answer(drill.session_id, 0, 3, NOW + timedelta(hours=1)).recorded
+    with service.sessions() as db:
+        after = repo.card_for(db, user, seen[0])
+    assert after is not None and after.due == before.due and after.reps == 2
