@@ -200,5 +200,6 @@ def test_id_longer_than_the_column_is_refused(tmp_path: Path) -> None:
     path.write_text(VALID.replace("id: c001", f"id: {long_id}"), encoding="utf-8")
     item, problems = parse_item(path)
     assert item is None
-    assert problems == [f"{path}:2: id {long_id!r} must be letters, digits and '-' only, "
-                        "at most 32 characters"]
+    assert problems == [
+        f"{path}:2: id {long_id!r} must be letters, digits and '-' only, at most 32 characters"
+    ]
