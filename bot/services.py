@@ -8,10 +8,12 @@ in the database, so a repeated press or a replayed update records one review.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from weakref import WeakKeyDictionary
 
 from fsrs import Scheduler
 from sqlalchemy import func, select
@@ -130,6 +132,19 @@ def _due_line(sel: Selection) -> str:
     return f"{due} and {sel.new} new." if sel.new else f"{due}."
 
 
+# A session re-reads the content folders (new and changed items are picked up without a
+# restart); that stats every item file, about 2 ms, so it happens at most once a second.
+CONTENT_CHECK_SECONDS = 1.0
+_content_checked: WeakKeyDictionary[Catalog, float] = WeakKeyDictionary()
+
+
+def _refresh(catalog: Catalog) -> None:
+    now = time.monotonic()
+    if now - _content_checked.get(catalog, -CONTENT_CHECK_SECONDS) >= CONTENT_CHECK_SECONDS:
+        catalog.refresh()
+        _content_checked[catalog] = now
+
+
 class StudyService:
     """The study engine's use-cases over one database and one catalog."""
 
@@ -198,13 +213,13 @@ class StudyService:
         (``category``) takes items of one category, due or not. A session with no items is not
         stored; its ``session_id`` is 0.
         """
-        self.catalog.refresh()
+        _refresh(self.catalog)
         n = max(1, min(n, MAX_SESSION_ITEMS))
         with self.sessions.begin() as db:
-            for old in repo.active_sessions(db, user_id, chat_id):
-                old.status, old.finished_at = "cancelled", now
+            repo.cancel_active_sessions(db, user_id, chat_id, now)
             cards = repo.cards_for(db, user_id)
-            seen_today = repo.count_new_since(db, user_id, local_midnight(now, tz))
+            midnight = local_midnight(now, tz)
+            seen_today = sum(1 for c in cards.values() if c.first_seen >= midnight)
             phase = None if category else self._phase(db, user_id, cards, now, tz)
             items = self.catalog.in_curriculum_order()
             if category:
@@ -222,13 +237,20 @@ class StudyService:
                 n,
                 recall=lambda c: retrievability(self.scheduler, c, now),
                 weights=(phase.weights if phase and phase.weights else self.weights),
-                new_allowance=new_allowance(phase, self.scheduling.new_per_day, seen_today, unseen),
+                # A drill takes studied items before new ones, and new ones regardless of the
+                # day's allowance (it was asked for explicitly, for one category).
+                new_allowance=0
+                if category
+                else new_allowance(phase, self.scheduling.new_per_day, seen_today, unseen),
                 item_type=item_type or (phase.item_type if phase else None),
                 explicit=explicit,
                 hidden=hidden,
                 new_only_from=phase.new_categories if phase else (),
+                prefer_seen=category is not None,
             )
             notice = self._notice(selection, n) if explicit else _due_line(selection)
+            if category:
+                notice = "" if selection.item_ids else f"no items in {category}"
             if not explicit and phase is not None and phase.days_left is not None:
                 notice = f"{countdown(phase)}\n{notice}"
             if not selection.item_ids:

@@ -153,6 +153,7 @@ def select_items(
     explicit: bool = True,
     hidden: Collection[str] = (),
     new_only_from: Collection[str] = (),
+    prefer_seen: bool = False,
 ) -> Selection:
     """Choose up to ``n`` items for a session.
 
@@ -175,6 +176,8 @@ def select_items(
         hidden: items not to offer (suspended, or skipped until tomorrow).
         new_only_from: when given, new items come only from these categories while any of
             them are left (the study plan's current phase).
+        prefer_seen: after the due items, items already studied (lowest recall first) come
+            before new ones (drills).
     """
     pool = [i for i in items if item_type is None or i.type == item_type]
     pool = [i for i in pool if i.id not in hidden and not (i.id in cards and cards[i.id].suspended)]
@@ -221,19 +224,24 @@ def select_items(
     n_new = len(chosen) - n_due
     past_cap = ahead = 0
     if explicit:
+        later = sorted(
+            (i for i in pool if i.id in cards and i.id not in taken),
+            key=lambda i: (recall(cards[i.id]), i.id),
+        )
+        if prefer_seen:  # a drill: strengthen what was studied before meeting new items
+            for item in later[: max(n - len(chosen), 0)]:
+                take(item)
+                ahead += 1
         for item in new:
             if len(chosen) >= n:
                 break
             if item.id not in taken:
                 take(item)
                 past_cap += 1
-        later = sorted(
-            (i for i in pool if i.id in cards and i.id not in taken),
-            key=lambda i: (recall(cards[i.id]), i.id),
-        )
         for item in later[: max(n - len(chosen), 0)]:
-            take(item)
-            ahead += 1
+            if item.id not in taken:
+                take(item)
+                ahead += 1
     # Show due items first (most at risk first), then new ones in curriculum order.
     due_part = sorted(
         (i for i in chosen if i.id in cards and cards[i.id].due <= now),
