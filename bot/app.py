@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot import handlers
 from bot.chats import ChatService
@@ -16,7 +16,7 @@ from bot.content import load_catalog
 from bot.db import open_database
 from bot.handlers.basic import COMMANDS
 from bot.handlers.common import Deps
-from bot.jobs import restore_jobs
+from bot.jobs import FloodLimiter, restore_jobs
 from bot.services import Scheduling, StudyService
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ def build_application(settings: Settings, deps: Deps) -> Application:  # type: i
         .concurrent_updates(True)
     )
     if settings.rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))  # type: ignore[arg-type]
+        # Telegram's limits, with people served before the daily push (see FloodLimiter).
+        builder = builder.rate_limiter(FloodLimiter(max_retries=5))  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["deps"] = deps
     handlers.register(app)

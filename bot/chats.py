@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -150,7 +153,8 @@ def _inside(clock: time, window: str) -> bool:
     return start <= clock < end if start < end else clock >= start or clock < end
 
 
-def _settings(row: Chat) -> ChatSettings:
+def _settings(row: Chat | Row[Any]) -> ChatSettings:
+    """From a Chat, or a row of its columns (``select(Chat.__table__)``: no ORM objects)."""
     return ChatSettings(
         chat_id=row.id,
         type=row.type,
@@ -210,6 +214,16 @@ class PushPlan:
     due: int = 0
     new: int = 0
     item_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    """A push this process claimed: a private chat's plan, or a group's (posted when sent)."""
+
+    chat: ChatSettings
+    day: date  # the chat's local date the claim is for
+    plan: PushPlan | None = None  # private chats
+    error: str = ""  # planning failed: the push is recorded as failed
 
 
 class ChatService:
@@ -289,7 +303,9 @@ class ChatService:
     def subscribed(self) -> list[ChatSettings]:
         """Every chat that gets a daily push."""
         with self.sessions.begin() as db:
-            rows = db.scalars(select(Chat).where(Chat.subscribed.is_(True), Chat.active.is_(True)))
+            rows = db.execute(
+                select(Chat.__table__).where(Chat.subscribed.is_(True), Chat.active.is_(True))
+            )
             return [_settings(r) for r in rows]
 
     def deactivate(self, chat_id: int) -> None:
@@ -334,6 +350,109 @@ class ChatService:
                 .values(claimed_at=now, lease_until=now + self.push_lease)
             )
             return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def claim_pushes(self, claims: Sequence[tuple[int, date]], now: datetime) -> set[int]:
+        """``claim_push`` for many chats in one transaction; return the chats claimed.
+
+        One INSERT skips the (chat, day) rows that exist; of those, the claims whose lease ran
+        out are taken over by one UPDATE per day.
+        """
+        if not claims:
+            return set()
+        lease_until = now + self.push_lease
+        with self.sessions.begin() as db:
+            dialect = db.get_bind().dialect.name
+            if dialect not in ("sqlite", "postgresql"):  # no INSERT .. ON CONFLICT
+                db.rollback()
+                return {c for c, day in claims if self.claim_push(c, day, now)}
+            insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+            rows = [
+                {
+                    "chat_id": chat_id,
+                    "local_date": day,
+                    "status": "claimed",
+                    "claimed_at": now,
+                    "lease_until": lease_until,
+                    "items": 0,
+                    "detail": "",
+                }
+                for chat_id, day in claims
+            ]
+            claim = insert(Push).values(rows)
+            won = set(
+                db.scalars(
+                    claim.on_conflict_do_nothing(
+                        index_elements=["chat_id", "local_date"]
+                    ).returning(Push.chat_id)
+                )
+            )
+            for day in sorted({day for _c, day in claims}):
+                held = [c for c, d in claims if d == day and c not in won]
+                if held:
+                    won.update(
+                        db.scalars(
+                            update(Push)
+                            .where(
+                                Push.chat_id.in_(held),
+                                Push.local_date == day,
+                                Push.status == "claimed",
+                                Push.lease_until < now,
+                            )
+                            .values(claimed_at=now, lease_until=lease_until)
+                            .returning(Push.chat_id)
+                            .execution_options(synchronize_session=False)
+                        )
+                    )
+            return won
+
+    def finish_pushes(self, outcomes: Sequence[tuple[int, date, str, int, str]]) -> None:
+        """``finish_push`` for many (chat, day, status, items, detail) in one transaction."""
+        if not outcomes:
+            return
+        with self.sessions.begin() as db:
+            db.connection().execute(
+                update(Push)
+                .where(Push.chat_id == bindparam("c"), Push.local_date == bindparam("d"))
+                .values(status=bindparam("s"), items=bindparam("n"), detail=bindparam("t")),
+                [
+                    {"c": c, "d": day, "s": status, "n": items, "t": detail[:500]}
+                    for c, day, status, items, detail in outcomes
+                ],
+            )
+
+    def plan_pushes(
+        self, chat_ids: Sequence[int], now: datetime
+    ) -> tuple[list[PlannedPush], dict[int, str]]:
+        """Claim today's push for these chats and plan the private ones' sessions.
+
+        Returns the pushes claimed, and for the other chats why not ("not due" or "already
+        pushed"). A private chat whose planning fails is returned with its ``error``.
+        """
+        with self.sessions.begin() as db:
+            rows = db.execute(select(Chat.__table__).where(Chat.id.in_(chat_ids)))
+            found = {row.id: _settings(row) for row in rows}
+        skipped: dict[int, str] = {}
+        owed: list[ChatSettings] = []
+        for chat_id in chat_ids:
+            chat = found.get(chat_id)
+            if chat is None or not chat.owes_push(now):
+                skipped[chat_id] = "not due"
+            else:
+                owed.append(chat)
+        won = self.claim_pushes([(c.chat_id, c.local_date(now)) for c in owed], now)
+        planned: list[PlannedPush] = []
+        for chat in owed:
+            day = chat.local_date(now)
+            if chat.chat_id not in won:
+                skipped[chat.chat_id] = "already pushed"
+            elif chat.is_group:
+                planned.append(PlannedPush(chat, day))
+            else:
+                try:
+                    planned.append(PlannedPush(chat, day, self.plan_private_push(chat, now)))
+                except Exception as exc:  # one chat's failure never stops the others
+                    planned.append(PlannedPush(chat, day, error=repr(exc)))
+        return planned, skipped
 
     def recent_claims(self, since: date) -> dict[tuple[int, date], tuple[str, datetime]]:
         """(chat, local date) -> (status, lease end) of every push claimed since ``since``."""

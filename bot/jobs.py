@@ -1,28 +1,52 @@
 """The daily push on PTB's JobQueue: one job per chat, rebuilt from the database at start-up.
 
-Exactly once per chat and local day: ``ChatService.claim_push`` inserts a row that is unique on
+Exactly once per chat and local day: ``ChatService.claim_pushes`` inserts a row that is unique on
 (chat, local date) before anything is sent, so a restart, a retried job or a second bot process
 never sends a push twice. The price is at-most-once: a crash between the claim and the send
-loses that one chat's push for the day rather than risk a duplicate.
+loses that chat's push for the day rather than risk a duplicate (unless the claim's lease runs
+out before the day ends: then the next start-up takes it over and sends it).
+
+Many chats share a push time, so pushes are sent by one pipeline (``push_chats``) rather than a
+task per chat: chats are claimed and their sessions planned a batch at a time in a worker
+thread, a few senders send them, and the outcomes are written in batches. The daily jobs that
+fire together join one such run (``PushQueue``). Push requests wait behind people's in the rate
+limiter (``FloodLimiter``), so the bot answers quickly while it pushes at Telegram's ceiling.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
-from typing import Any, TypeVar
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, Job, JobQueue
 
-from bot.chats import ChatSettings
+from bot.chats import ChatSettings, PlannedPush
+from bot.services import Current
+
+if TYPE_CHECKING:
+    from bot.handlers.common import Deps
+    from bot.render import Formula
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (1.0, 3.0, 9.0)
+PUSH_BATCH = 32  # chats claimed and planned per worker-thread call
+PUSH_SENDERS = 8  # pushes on their way at once: enough to hide the round trips, no more
+RESTORE_SLICE = 500  # daily jobs created at start-up between two turns of the event loop
+# Set in the push's own tasks: the rate limiter serves everyone else first.
+PUSHING: ContextVar[bool] = ContextVar("pushing", default=False)
 
 
 def job_name(chat_id: int) -> str:
@@ -31,17 +55,42 @@ def job_name(chat_id: int) -> str:
 
 def schedule_chat(job_queue: JobQueue[Any], chat: ChatSettings) -> None:
     """Replace the chat's daily job (remove, then add when subscribed and active)."""
-    for job in job_queue.get_jobs_by_name(job_name(chat.chat_id)):
-        job.schedule_removal()
+    jobs = _daily_jobs(job_queue)
+    old = jobs.pop(chat.chat_id, None)
+    if old is not None and not old.removed:
+        old.schedule_removal()
     if chat.subscribed and chat.active:
-        hours, minutes = chat.push_clock.hour, chat.push_clock.minute
-        job_queue.run_daily(
+        clock = chat.push_clock
+        jobs[chat.chat_id] = job_queue.run_custom(
             push_job,
-            time=time(hours, minutes, tzinfo=chat.tz),
+            job_kwargs={
+                "trigger": _daily(clock.hour, clock.minute, chat.tz),
+                "misfire_grace_time": 3600,
+                "coalesce": True,
+            },
             name=job_name(chat.chat_id),
             chat_id=chat.chat_id,
-            job_kwargs={"misfire_grace_time": 3600, "coalesce": True},
         )
+
+
+def _daily_jobs(job_queue: JobQueue[Any]) -> dict[int, Job[Any]]:
+    """Chat id -> its daily job: finding a job by name would look through all of them."""
+    jobs: dict[int, Job[Any]] = job_queue.application.bot_data.setdefault("daily_jobs", {})
+    return jobs
+
+
+@cache
+def _daily(hour: int, minute: int, tz: tzinfo) -> CronTrigger:
+    """Every day at hour:minute in tz: one trigger for all the chats that share that time."""
+    return CronTrigger(hour=hour, minute=minute, second=0, timezone=tz)
+
+
+def _deps(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps:
+    from bot.handlers.common import Deps
+
+    d = app.bot_data["deps"]
+    assert isinstance(d, Deps)
+    return d
 
 
 async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
@@ -51,17 +100,20 @@ async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     finished it: never claimed (the bot was down) or claimed by a process that died mid-push
     (taken over when its lease runs out).
     """
-    from bot.handlers.common import Deps
-
-    d = app.bot_data["deps"]
-    assert isinstance(d, Deps) and app.job_queue is not None
+    d = _deps(app)
+    assert app.job_queue is not None
     chats = await d.run(d.chats.subscribed)
     now = d.clock()
     claims = await d.run(d.chats.recent_claims, (now - timedelta(days=2)).date())
+    # Creating a job takes APScheduler about 0.2 ms: thousands are created in slices, between
+    # which the bot already answers (a chat whose settings change meanwhile keeps its new job).
+    first, rest = chats[:RESTORE_SLICE], chats[RESTORE_SLICE:]
+    _schedule_new(app.job_queue, first)
+    if rest:
+        app.job_queue.run_once(_restore_job, when=0, data=rest, name="push:restore")
     missed: list[int] = []
     retry_at: dict[int, datetime] = {}
     for chat in chats:
-        schedule_chat(app.job_queue, chat)
         if not chat.owes_push(now):
             continue
         claim = claims.get((chat.chat_id, chat.local_date(now)))
@@ -82,17 +134,33 @@ async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     return len(chats)
 
 
+def _schedule_new(job_queue: JobQueue[Any], chats: Sequence[ChatSettings]) -> None:
+    jobs = _daily_jobs(job_queue)
+    for chat in chats:
+        if chat.chat_id not in jobs:
+            schedule_chat(job_queue, chat)
+
+
+async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The daily jobs restore_jobs left for after start-up, a slice at a time."""
+    assert context.job is not None and context.job_queue is not None
+    chats: list[ChatSettings] = context.job.data  # type: ignore[assignment]
+    for lo in range(0, len(chats), RESTORE_SLICE):
+        await asyncio.sleep(0)
+        _schedule_new(context.job_queue, chats[lo : lo + RESTORE_SLICE])
+
+
 async def push_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The daily job of one chat."""
+    """The daily job of one chat: it joins the push run of every chat due with it."""
     assert context.job is not None and context.job.chat_id is not None
-    await push_chat(context.application, context.job.chat_id)
+    await PushQueue.of(context.application).push(context.job.chat_id)
 
 
 async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the pushes missed while the bot was down (claims keep it at one per day)."""
     assert context.job is not None
     chat_ids: list[int] = list(context.job.data or [])  # type: ignore[call-overload]
-    await asyncio.gather(*(push_chat(context.application, c) for c in chat_ids))
+    await push_chats(context.application, chat_ids)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
@@ -103,15 +171,17 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
         except RetryAfter as exc:
             if delay is None:
                 raise
-            wait = exc.retry_after
-            await asyncio.sleep(
-                wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            )
+            await asyncio.sleep(_seconds(exc))
         except (TimedOut, NetworkError) as exc:
             if delay is None or isinstance(exc, (BadRequest, Forbidden)):
                 raise
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _seconds(exc: RetryAfter) -> float:
+    wait = exc.retry_after
+    return wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
 
 
 class RetryingBot:
@@ -130,45 +200,367 @@ class RetryingBot:
 async def push_chat(
     app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, now: datetime | None = None
 ) -> str:
-    """Push today's items to one chat, once per local day; return what happened."""
-    from bot.handlers.common import Deps
+    """Push today's items to one chat, once per local day; return what happened:
+    "sent", "empty", "not due", "already pushed", "forbidden" or "failed"."""
+    return (await push_chats(app, [chat_id], now))[chat_id]
+
+
+# The pipeline ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Push:
+    """A claimed push on its way: the plan and, for a private chat, its first question."""
+
+    planned: PlannedPush
+    current: Current | None = None
+    parts: list[str | Formula] | None = None
+
+
+def _plan(d: Deps, chat_ids: Sequence[int], now: datetime) -> tuple[list[_Push], dict[int, str]]:
+    """In a worker thread: claim and plan a batch, and render each private push's question."""
+    from bot.handlers.study import question_parts
+
+    planned, skipped = d.chats.plan_pushes(chat_ids, now)
+    pushes = []
+    for p in planned:
+        push = _Push(p)
+        if p.plan is not None and p.plan.size:
+            try:
+                push.current = d.service.current(p.plan.session_id)
+                if push.current is not None:
+                    push.parts = question_parts(push.current)
+            except Exception:  # sent the slow way, and recorded, by _deliver
+                push.current = push.parts = None
+        pushes.append(push)
+    return pushes, skipped
+
+
+async def push_chats(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    chat_ids: Sequence[int],
+    now: datetime | None = None,
+) -> dict[int, str]:
+    """Push to many chats (each once per local day); return what happened to each.
+
+    One worker-thread call claims and plans PUSH_BATCH chats while PUSH_SENDERS tasks send
+    the batch before; outcomes are written in batches too, each sender waiting for its own.
+    """
+    d = _deps(app)
+    results: dict[int, str] = {}
+    ready: asyncio.Queue[_Push | None] = asyncio.Queue(PUSH_BATCH)
+    outcomes = _Outcomes(d)
+
+    async def plan() -> None:
+        try:
+            for lo in range(0, len(chat_ids), PUSH_BATCH):
+                batch = chat_ids[lo : lo + PUSH_BATCH]
+                try:
+                    pushes, skipped = await d.run(_plan, d, batch, now or d.clock())
+                except Exception:  # e.g. the database is busy: the next batch may still go
+                    logger.exception("planning the push of %d chat(s) failed", len(batch))
+                    results.update(dict.fromkeys(batch, "failed"))
+                    continue
+                results.update(skipped)
+                for push in pushes:
+                    await ready.put(push)
+        finally:
+            for _ in range(PUSH_SENDERS):
+                await ready.put(None)
+
+    async def send() -> None:
+        PUSHING.set(True)
+        while (push := await ready.get()) is not None:
+            chat_id = push.planned.chat.chat_id
+            results[chat_id] = await _deliver(app, d, push, outcomes, now)
+
+    await asyncio.gather(plan(), *(send() for _ in range(PUSH_SENDERS)))
+    return results
+
+
+async def _deliver(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    d: Deps,
+    push: _Push,
+    outcomes: _Outcomes,
+    now: datetime | None,
+) -> str:
+    """Send one claimed push and record how it went."""
+    from bot.handlers.common import send_parts
     from bot.handlers.groups import post_items
     from bot.handlers.study import present
+    from bot.keyboards import question_keyboard
 
-    d = app.bot_data["deps"]
-    assert isinstance(d, Deps)
-    chat = await d.run(d.chats.get, chat_id)
-    now = now or d.clock()
-    if chat is None or not chat.owes_push(now):
-        return "not due"
-    day = chat.local_date(now)
-    if not await d.run(d.chats.claim_push, chat_id, day, now):
-        return "already pushed"
+    chat, day = push.planned.chat, push.planned.day
     bot = RetryingBot(app.bot)
     try:
+        if push.planned.error:
+            raise RuntimeError(push.planned.error)
         if chat.is_group:
             # A push cut off by a crash resumes: only the items it did not post yet.
-            done = await d.run(d.chats.push_posts, chat_id, day)
-            item_ids = await d.run(d.chats.pick_group_items, chat_id, chat.group_items - done, now)
+            done = await d.run(d.chats.push_posts, chat.chat_id, day)
+            item_ids = await d.run(
+                d.chats.pick_group_items, chat.chat_id, chat.group_items - done, now or d.clock()
+            )
             sent = done + await post_items(
-                bot, chat_id, item_ids, d, push_date=day, header="" if done else "Today's items"
+                bot,
+                chat.chat_id,
+                item_ids,
+                d,
+                push_date=day,
+                header="" if done else "Today's items",
             )
         else:
             # One message: the due line and the first item, so a push is all-or-nothing.
-            plan = await d.run(d.chats.plan_private_push, chat, now)
-            sent = plan.size
-            if plan.size:
-                await present(bot, chat_id, plan.session_id, d)
-        await d.run(d.chats.finish_push, chat_id, day, "sent" if sent else "empty", sent)
-        return "sent" if sent else "empty"
+            assert push.planned.plan is not None
+            sent = push.planned.plan.size
+            session_id = push.planned.plan.session_id
+            if push.current is not None and push.parts is not None:
+                keyboard = question_keyboard(session_id, push.current.position)
+                await send_parts(bot, chat.chat_id, push.parts, d, keyboard)
+            elif sent:
+                await present(bot, chat.chat_id, session_id, d)
+        status = "sent" if sent else "empty"
+        await outcomes.write(chat.chat_id, day, status, sent)
+        return status
     except Forbidden as exc:
-        await d.run(d.chats.deactivate, chat_id)
-        await d.run(d.chats.finish_push, chat_id, day, "failed", 0, str(exc))
+        await d.run(d.chats.deactivate, chat.chat_id)
+        await outcomes.write(chat.chat_id, day, "failed", 0, str(exc))
         logger.info(
-            "chat %s blocked the bot or removed it; pushes stop until it writes again", chat_id
+            "chat %s blocked the bot or removed it; pushes stop until it writes again",
+            chat.chat_id,
         )
         return "forbidden"
     except Exception as exc:  # one chat's failure never stops the others
-        await d.run(d.chats.finish_push, chat_id, day, "failed", 0, repr(exc))
-        logger.warning("push to chat %s failed: %r", chat_id, exc)
+        with contextlib.suppress(Exception):
+            await outcomes.write(chat.chat_id, day, "failed", 0, repr(exc))
+        logger.warning("push to chat %s failed: %r", chat.chat_id, exc)
         return "failed"
+
+
+class _Outcomes:
+    """Push outcomes written a batch at a time ("group commit").
+
+    The first sender with an outcome writes everything waiting, again until nothing is; the
+    others wait for the write that holds theirs. A crash loses nothing that was acknowledged
+    to a sender, and a finished push is on record a few milliseconds after its message.
+    """
+
+    def __init__(self, d: Deps) -> None:
+        self.d = d
+        self.waiting: list[tuple[tuple[int, date, str, int, str], asyncio.Future[None]]] = []
+        self.writing = False
+
+    async def write(
+        self, chat_id: int, day: date, status: str, items: int, detail: str = ""
+    ) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append(((chat_id, day, status, items, detail), done))
+        if not self.writing:
+            self.writing = True
+            try:
+                while self.waiting:
+                    batch, self.waiting = self.waiting, []
+                    try:
+                        await self.d.run(self.d.chats.finish_pushes, [row for row, _ in batch])
+                    except Exception as exc:
+                        for _, future in batch:
+                            future.set_exception(exc)
+                    else:
+                        for _, future in batch:
+                            future.set_result(None)
+            finally:
+                self.writing = False
+        await done
+
+
+class PushQueue:
+    """The chats whose daily jobs fired, pushed by one ``push_chats`` run at a time.
+
+    Thousands of chats share the default push time; their jobs fire in the same second. Each
+    job waits here for its chat's outcome while a single run pushes them all, and the chats
+    that arrive during a run go in the next one.
+    """
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.app = app
+        self.waiting: dict[int, list[asyncio.Future[str]]] = {}
+        self.running: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, app: Application[Any, Any, Any, Any, Any, Any]) -> PushQueue:
+        queue = app.bot_data.get("push_queue")
+        if not isinstance(queue, cls):
+            queue = app.bot_data["push_queue"] = cls(app)
+        return queue
+
+    async def push(self, chat_id: int) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(chat_id, []).append(future)
+        if self.running is None or self.running.done():
+            self.running = asyncio.create_task(self._drain(), name="push:queue")
+        return await future
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, {}
+            try:
+                results = await push_chats(self.app, list(batch))
+            except Exception:
+                logger.exception("push to %d chat(s) failed", len(batch))
+                results = {}
+            for chat_id, futures in batch.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(results.get(chat_id, "failed"))
+
+
+# Rate limiting -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Waiter:
+    future: asyncio.Future[None]
+    group: int | str | None
+
+
+class FloodLimiter(BaseRateLimiter[int]):
+    """Telegram's flood limits for the whole bot, with people served before the daily push.
+
+    Telegram answers 429 past about 30 messages a second overall and 20 a minute in one group.
+    Every request to a chat waits here for a slot: at most ``per_second`` in any ``window``
+    (a little longer than Telegram's second, so that the requests' varying travel time cannot
+    squeeze one more into it), and at most ``group_per_minute`` in a group's minute. The push's
+    requests are spaced evenly at that rate rather than sent in bursts, and a waiting request
+    of a person always goes first: while a push to thousands of chats uses Telegram's whole
+    budget, whoever just pressed a button waits at most one slot. Should a 429 come all the
+    same, every request pauses for its ``retry_after`` and the request is tried again, up to
+    ``max_retries`` times. Requests without a chat (getUpdates, answerCallbackQuery) pass.
+    """
+
+    def __init__(
+        self,
+        per_second: int = 30,
+        group_per_minute: int = 20,
+        *,
+        window: float = 1.05,
+        group_window: float = 61.0,
+        max_retries: int = 5,
+    ) -> None:
+        self.per_second = per_second
+        self.group_per_minute = group_per_minute
+        self.window = window
+        self.group_window = group_window
+        self.max_retries = max_retries
+        self._spacing = window / per_second
+        self._sent: deque[float] = deque()
+        self._group_sent: dict[int | str, deque[float]] = {}
+        self._people: deque[_Waiter] = deque()
+        self._pushes: deque[_Waiter] = deque()
+        self._push_next = 0.0
+        self._paused_until = 0.0
+        self._timer: asyncio.Handle | None = None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = data.get("chat_id")
+        if chat_id is None:
+            return await callback(*args, **kwargs)
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)
+        group = chat_id if isinstance(chat_id, str) or chat_id < 0 else None
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            await self._slot(group, PUSHING.get())
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                logger.info("429 from Telegram: every request waits %.1f s", _seconds(exc))
+                loop = asyncio.get_running_loop()
+                self._paused_until = max(self._paused_until, loop.time() + _seconds(exc) + 0.1)
+        raise AssertionError("unreachable")
+
+    async def _slot(self, group: int | str | None, push: bool) -> None:
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), group)
+        (self._pushes if push else self._people).append(waiter)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_soon(self._dispatch)
+        await waiter.future
+
+    def _dispatch(self) -> None:
+        """Hand out every slot that is free now; come back when the next one frees up."""
+        loop = asyncio.get_running_loop()
+        self._timer = None
+        now = loop.time()
+        while True:
+            if now < self._paused_until:
+                wake = self._paused_until
+                break
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            if len(self._sent) >= self.per_second:
+                wake = self._sent[0] + self.window
+                break
+            waiter, wake = self._next(now)
+            if waiter is None:
+                break
+            self._sent.append(now)
+            if waiter.group is not None:
+                self._group_sent.setdefault(waiter.group, deque()).append(now)
+            waiter.future.set_result(None)
+        if wake < math.inf:
+            self._timer = loop.call_at(wake, self._dispatch)
+
+    def _next(self, now: float) -> tuple[_Waiter | None, float]:
+        """The waiter to serve now (people first), or None and when to look again."""
+        wake = math.inf
+        for queue, is_push in ((self._people, False), (self._pushes, True)):
+            if is_push and queue and now < self._push_next:
+                return None, min(wake, self._push_next)
+            for waiter in list(queue):
+                if waiter.future.done():  # its task was cancelled
+                    queue.remove(waiter)
+                    continue
+                free_at = self._group_free_at(waiter.group, now)
+                if free_at > now:
+                    wake = min(wake, free_at)
+                    continue
+                queue.remove(waiter)
+                if is_push:
+                    # Evenly spaced; a late timer is made up for, an idle spell is not.
+                    self._push_next = max(self._push_next, now - self._spacing) + self._spacing
+                return waiter, wake
+        return None, wake
+
+    def _group_free_at(self, group: int | str | None, now: float) -> float:
+        if group is None:
+            return now
+        sent = self._group_sent.get(group)
+        if sent is None:
+            return now
+        while sent and sent[0] <= now - self.group_window:
+            sent.popleft()
+        if not sent:
+            del self._group_sent[group]
+            return now
+        if len(sent) < self.group_per_minute:
+            return now
+        return sent[0] + self.group_window

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, bindparam, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from bot.models import CardState, ItemMark, Review, StudySession, User
@@ -57,16 +58,123 @@ def snapshot(row: CardState, suspended: bool = False) -> CardSnapshot:
     )
 
 
-def cards_for(db: Session, user_id: int) -> dict[str, CardSnapshot]:
-    """The learner's cards; ``suspended`` comes from their item marks."""
-    rows = db.scalars(select(CardState).where(CardState.user_id == user_id))
-    off = suspended_ids(db, user_id)
-    return {row.item_id: snapshot(row, row.item_id in off) for row in rows}
+# Every session reads all of a learner's cards (130 rows, three times each): plain columns, and
+# the times as stored, turned into datetimes by _utc, cost a third of loading ORM objects.
+_CARD_COLUMNS = (
+    CardState.item_id,
+    CardState.state,
+    CardState.step,
+    CardState.stability,
+    CardState.difficulty,
+    type_coerce(CardState.due, String),
+    type_coerce(CardState.last_review, String),
+    type_coerce(CardState.first_seen, String),
+    CardState.reps,
+    CardState.lapses,
+    CardState.streak,
+)
+# The statements of every interaction and every push are built once: building one costs about
+# as much as running it.
+_CARDS = select(*_CARD_COLUMNS).where(CardState.user_id == bindparam("uid"))
+_MARKS = select(ItemMark.item_id, ItemMark.suspended, ItemMark.snoozed_until).where(
+    ItemMark.user_id == bindparam("uid")
+)
+_TELEGRAM_USER = select(User.id, User.first_name).where(User.telegram_id == bindparam("tid"))
+_SESSION_STATE = select(
+    StudySession.user_id,
+    StudySession.status,
+    StudySession.queue,
+    StudySession.position,
+    StudySession.retry_from,
+    StudySession.kind,
+    StudySession.notice,
+).where(StudySession.id == bindparam("sid"))
+_LAPSES = select(CardState.lapses).where(
+    CardState.user_id == bindparam("uid"), CardState.item_id == bindparam("item")
+)
+_REVEAL = (
+    update(StudySession)
+    .where(
+        StudySession.id == bindparam("sid"),
+        StudySession.status == "active",
+        StudySession.position == bindparam("pos"),
+        StudySession.revealed != bindparam("pos"),
+    )
+    .values(revealed=bindparam("pos"))
+    .execution_options(synchronize_session=False)
+)
+_REVEAL_OWN = _REVEAL.where(StudySession.user_id == bindparam("uid"))
+_CANCEL = (
+    update(StudySession)
+    .where(StudySession.user_id == bindparam("uid"), StudySession.status == "active")
+    .values(status="cancelled", finished_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+_CANCEL_IN_CHAT = _CANCEL.where(StudySession.chat_id == bindparam("cid"))
+_CANCEL_NO_CHAT = _CANCEL.where(StudySession.chat_id.is_(None))
+
+
+def _utc(value: Any) -> Any:
+    """A time read past its column type: SQLite's stored text or PostgreSQL's aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
+
+
+def cards_for(
+    db: Session, user_id: int, suspended: set[str] | None = None
+) -> dict[str, CardSnapshot]:
+    """The learner's cards; ``suspended`` comes from their item marks (read unless given)."""
+    off = suspended_ids(db, user_id) if suspended is None else suspended
+    rows = db.execute(_CARDS, {"uid": user_id})
+    return {
+        item_id: CardSnapshot(
+            item_id,
+            state,
+            step,
+            stability,
+            difficulty,
+            _utc(due),
+            _utc(last_review),
+            _utc(first_seen),
+            reps,
+            lapses,
+            streak,
+            suspended=item_id in off,
+        )
+        for (
+            item_id,
+            state,
+            step,
+            stability,
+            difficulty,
+            due,
+            last_review,
+            first_seen,
+            reps,
+            lapses,
+            streak,
+        ) in rows
+    }
 
 
 def suspended_ids(db: Session, user_id: int) -> set[str]:
     stmt = select(ItemMark.item_id).where(ItemMark.user_id == user_id, ItemMark.suspended.is_(True))
     return set(db.scalars(stmt))
+
+
+def item_marks(db: Session, user_id: int, now: datetime) -> tuple[set[str], set[str]]:
+    """(suspended, hidden) of ``suspended_ids`` and ``hidden_ids``, in one query."""
+    suspended: set[str] = set()
+    hidden: set[str] = set()
+    for item_id, off, snoozed_until in db.execute(_MARKS, {"uid": user_id}):
+        if off:
+            suspended.add(item_id)
+        if off or (snoozed_until is not None and snoozed_until > now):
+            hidden.add(item_id)
+    return suspended, hidden
 
 
 def hidden_ids(db: Session, user_id: int, now: datetime) -> set[str]:
@@ -150,6 +258,40 @@ def add_session(
     return row
 
 
+def telegram_user_name(db: Session, telegram_id: int) -> tuple[int, str] | None:
+    """(id, first name) of a Telegram user, without loading the user."""
+    row = db.execute(_TELEGRAM_USER, {"tid": telegram_id}).first()
+    return None if row is None else (row[0], row[1])
+
+
+def session_state(db: Session, session_id: int) -> Any:
+    """What ``StudyService.current`` reads of a session (a row, or None), without loading it."""
+    return db.execute(_SESSION_STATE, {"sid": session_id}).first()
+
+
+def move_session(db: Session, session_id: int, position: int) -> None:
+    db.execute(
+        update(StudySession)
+        .where(StudySession.id == session_id)
+        .values(position=position)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def card_lapses(db: Session, user_id: int, item_id: str) -> int | None:
+    """How often the learner forgot this item (None: never seen)."""
+    lapses: int | None = db.scalar(_LAPSES, {"uid": user_id, "item": item_id})
+    return lapses
+
+
+def claim_reveal(db: Session, session_id: int, position: int, user_id: int | None) -> bool:
+    """Mark the answer at ``position`` shown, if it is the session's current, unshown item (of
+    ``user_id``'s session): True when this call did."""
+    params = {"sid": session_id, "pos": position, "uid": user_id}
+    done = db.execute(_REVEAL if user_id is None else _REVEAL_OWN, params)
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
 def get_session(db: Session, session_id: int, *, lock: bool = False) -> StudySession | None:
     stmt = select(StudySession).where(StudySession.id == session_id)
     if lock:
@@ -165,6 +307,12 @@ def active_sessions(db: Session, user_id: int, chat_id: int | None) -> list[Stud
         StudySession.chat_id.is_(None) if chat_id is None else StudySession.chat_id == chat_id
     )
     return list(db.scalars(stmt))
+
+
+def cancel_active_sessions(db: Session, user_id: int, chat_id: int | None, now: datetime) -> None:
+    """Close the learner's open sessions in this chat (one statement, nothing loaded)."""
+    params = {"uid": user_id, "cid": chat_id, "at": now}
+    db.execute(_CANCEL_NO_CHAT if chat_id is None else _CANCEL_IN_CHAT, params)
 
 
 def add_review(
