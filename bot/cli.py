@@ -21,7 +21,15 @@ from rich.table import Table
 
 from bot import account
 from bot.config import ConfigError, Settings, Webhook, load_settings
-from bot.content import CATEGORIES, ITEM_TYPES, ContentError, Item, load_catalog, validate_dirs
+from bot.content import (
+    CATEGORIES,
+    ITEM_TYPES,
+    TYPE_ALIASES,
+    ContentError,
+    Item,
+    load_catalog,
+    validate_dirs,
+)
 from bot.db import StorageError, open_database
 from bot.plan import countdown, parse_date
 from bot.render import to_terminal_markdown
@@ -29,15 +37,6 @@ from bot.services import MAX_SESSION_ITEMS, Scheduling, StudyService
 from bot.srs import GRADE_LABELS, Grade
 
 logger = logging.getLogger(__name__)
-TYPE_ALIASES = {
-    "concept": "concept",
-    "concepts": "concept",
-    "quiz": "quiz",
-    "deep": "deep",
-    "derive": "derive",
-    "derivation": "derive",
-    "derivations": "derive",
-}
 
 
 USER_NAME_MAX = 64  # the users.local_name column

@@ -22,6 +22,16 @@ import yaml
 logger = logging.getLogger(__name__)
 
 ITEM_TYPES = ("concept", "quiz", "deep", "derive")
+# What learners may type for a type: `-t concepts`, `/study 5 quiz`, singular or plural.
+TYPE_ALIASES = {
+    "concept": "concept",
+    "concepts": "concept",
+    "quiz": "quiz",
+    "deep": "deep",
+    "derive": "derive",
+    "derivation": "derive",
+    "derivations": "derive",
+}
 FOLDER_TYPES = {
     "concepts": "concept",
     "concept": "concept",

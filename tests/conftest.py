@@ -18,6 +18,7 @@ from bot.content import Catalog, load_catalog
 from bot.db import open_database
 from bot.services import Scheduling, StudyService
 from tests import pg
+from tests.harness import api, bot  # noqa: F401 - shared end-to-end fixtures
 
 # PTB 22 warns (deprecation) when it builds a RetryAfter with an int; the warning is an error
 # under filterwarnings=error. Opt in to the timedelta behaviour, as the bot process does.

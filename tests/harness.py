@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.app import build_application, make_deps
 from bot.config import Settings
 from bot.handlers.common import Deps
@@ -67,3 +69,17 @@ async def running_bot(
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiStandIn]:
+    """A Bot API stand-in on 127.0.0.1 for this test."""
+    async with BotApiStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """The real bot Application polling ``api``, on a fresh SQLite database and real content."""
+    async with running_bot(api, tmp_path) as running:
+        yield running

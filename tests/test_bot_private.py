@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ TRANSCRIPTS = (
     if os.environ.get("STUDYBOT_TRANSCRIPTS")
     else None
 )
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with running_bot(api, tmp_path) as running:
-        yield running
 
 
 async def _bot_messages(api: BotApiStandIn, chat_id: int, count: int) -> None:

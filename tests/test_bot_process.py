@@ -12,9 +12,13 @@ from tests.botapi_standin import BotApiStandIn
 
 
 async def start_bot_process(
-    api: BotApiStandIn, tmp_path: Path, log_name: str = "bot.log", **extra: str
+    api: BotApiStandIn,
+    tmp_path: Path,
+    log_name: str = "bot.log",
+    args: tuple[str, ...] = (),
+    **extra: str,
 ) -> asyncio.subprocess.Process:
-    """Start `python -m bot bot`; its output goes to a file (a full pipe would block it)."""
+    """Start `python -m bot bot [args]`; its output goes to a file (a full pipe would block)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
     env.update(api.env())
     env.update(
@@ -32,6 +36,7 @@ async def start_bot_process(
             "-m",
             "bot",
             "bot",
+            *args,
             env=env,
             cwd=tmp_path,
             stdout=log,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,24 +13,12 @@ import pytest
 from bot.jobs import job_name
 from tests.botapi_standin import BotApiStandIn, Chat, StoredMessage, User
 from tests.conftest import write_item
-from tests.harness import RunningBot, running_bot
+from tests.harness import RunningBot
 from tests.test_terminal import studybot
 
 ROPE = "c014 · Rotary positional embeddings (RoPE)"
 RATINGS = ["1 · No idea", "2 · Partial", "3 · Got it"]
 LEARNER_TABLES = ("users", "cards", "reviews", "study_sessions", "group_ratings")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with running_bot(api, tmp_path) as running:
-        yield running
 
 
 async def _reply(api: BotApiStandIn, chat_id: int, count: int) -> StoredMessage:

@@ -3,9 +3,7 @@ drills, quiet hours and the nudge — service level and end to end over the stan
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,7 @@ from bot.plan import exam_phase, plan_phase
 from bot.services import StudyService
 from tests.botapi_standin import BotApiStandIn
 from tests.conftest import NOW
-from tests.harness import RunningBot, running_bot
+from tests.harness import RunningBot
 
 RATINGS = ["1 · No idea", "2 · Partial", "3 · Got it"]
 
@@ -169,18 +167,6 @@ def test_quiet_hours_move_the_push_time() -> None:
     assert day.push_clock == time(12, 0)
     with pytest.raises(ValueError):
         parse_quiet("22:00")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with running_bot(api, tmp_path) as running:
-        yield running
 
 
 async def _texts(api: BotApiStandIn, chat_id: int, count: int) -> list[str]:
@@ -348,6 +334,11 @@ async def test_exam_mix_over_the_stand_in_across_the_phases(
                     ),
                     timeout=10,
                 )
+            # The summary follows the last rating: let it arrive before the push, which
+            # must be the last message.
+            await api.wait_for(
+                lambda: "Session complete" in (api.messages(chat.id)[-1].text or ""), timeout=10
+            )
         bot.set_clock(datetime(2026, 4, day, 9, 0, 5, tzinfo=UTC))
         assert await push_chat(bot.app, chat.id) == "sent"
         [(queue,)] = bot.rows(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,7 +11,7 @@ import pytest
 
 from bot.jobs import job_name, push_chat
 from tests.botapi_standin import BotApiStandIn
-from tests.harness import RunningBot, running_bot
+from tests.harness import RunningBot
 
 # Set STUDYBOT_TRANSCRIPTS=DIR to keep the conversations these tests record.
 TRANSCRIPTS = (
@@ -20,18 +19,6 @@ TRANSCRIPTS = (
     if os.environ.get("STUDYBOT_TRANSCRIPTS")
     else None
 )
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[BotApiStandIn]:
-    async with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: BotApiStandIn, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with running_bot(api, tmp_path) as running:
-        yield running
 
 
 async def _reply(api: BotApiStandIn, chat_id: int, count: int) -> str:

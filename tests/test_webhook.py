@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.botapi_standin import BotApiStandIn
+from tests.test_bot_process import start_bot_process
 from tests.test_terminal import studybot
 
 SECRET = "s3cret-token_for-tests"
@@ -64,39 +65,10 @@ def _listening(port: int) -> bool:
 async def _start_webhook(
     api: BotApiStandIn, tmp_path: Path, url: str, port: int
 ) -> asyncio.subprocess.Process:
-    import os
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
-    env.update(api.env())
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'hook.db'}",
-            "LOG_LEVEL": "DEBUG",
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        }
+    flags = ("--webhook-url", url, "--listen", "127.0.0.1", "--port", str(port))
+    return await start_bot_process(
+        api, tmp_path, "webhook.log", flags, TELEGRAM_WEBHOOK_SECRET=SECRET
     )
-    log = (tmp_path / "webhook.log").open("ab")
-    try:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "bot",
-            "--webhook-url",
-            url,
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-    finally:
-        log.close()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 from bot.chats import parse_quiet
 from bot.content import CATEGORIES
 from bot.handlers.common import answer_query, deps, escape, set_markup, user_id_of
-from bot.handlers.settings import _apply, may_change
+from bot.handlers.settings import _apply, may_change_or_say
 from bot.keyboards import change_keyboard, done_keyboard, rating_keyboard
 from bot.plan import countdown, parse_date, plan_phase
 from bot.srs import GRADE_LABELS, Grade
@@ -241,8 +241,7 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if not await may_change(update, context):
-        await message.reply_text("Only the group's administrators can change its settings.")
+    if not await may_change_or_say(update, context):
         return
     try:
         if len(args) != 1:

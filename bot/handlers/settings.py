@@ -59,6 +59,19 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return member.status in ADMINS
 
 
+ADMINS_ONLY = "Only the group's administrators can change its settings."
+
+
+async def may_change_or_say(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """``may_change``, answering the refusal itself when not."""
+    if await may_change(update, context):
+        return True
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(ADMINS_ONLY)
+    return False
+
+
 async def _apply(
     update: Update, context: ContextTypes.DEFAULT_TYPE, **changes: object
 ) -> ChatSettings:
@@ -84,8 +97,7 @@ async def daily_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if not await may_change(update, context):
-        await message.reply_text("Only the group's administrators can change its settings.")
+    if not await may_change_or_say(update, context):
         return
     if not args:
         await message.reply_text(
@@ -120,8 +132,7 @@ async def size_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     args = context.args or []
-    if not await may_change(update, context):
-        await message.reply_text("Only the group's administrators can change its settings.")
+    if not await may_change_or_say(update, context):
         return
     if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_DAILY_SIZE:
         await message.reply_text(f"Usage: /size N with N from 1 to {MAX_DAILY_SIZE}, e.g. /size 15")
@@ -136,8 +147,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if not await may_change(update, context):
-        await message.reply_text("Only the group's administrators can change its settings.")
+    if not await may_change_or_say(update, context):
         return
     try:
         if len(args) != 1:
@@ -165,9 +175,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE, ar
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     if not await may_change(update, context):
-        await answer_query(
-            query, "Only the group's administrators can change its settings.", show_alert=True
-        )
+        await answer_query(query, ADMINS_ONLY, show_alert=True)
         return
     d = deps(context)
     current = await d.run(d.chats.get, chat.id)

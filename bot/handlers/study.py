@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.content import TYPE_ALIASES
 from bot.handlers.account import forget_button
 from bot.handlers.basic import reset_button
 from bot.handlers.common import (
@@ -38,15 +39,6 @@ from bot.srs import GRADE_LABELS, Grade
 logger = logging.getLogger(__name__)
 MAX_ITEMS = 50
 DEFAULT_ITEMS = 10
-TYPES = {
-    "concept": "concept",
-    "concepts": "concept",
-    "quiz": "quiz",
-    "deep": "deep",
-    "derive": "derive",
-    "derivation": "derive",
-    "derivations": "derive",
-}
 USAGE = (
     "Usage: /study [N] [type], e.g. /study 20 quiz (N 1-50; types: concepts, quiz, deep, derive)"
 )
@@ -80,8 +72,8 @@ def parse_study_args(args: list[str]) -> tuple[int, str | None, str]:
             if n > MAX_ITEMS:
                 notice = f"{n} is more than {MAX_ITEMS}; studying {MAX_ITEMS}."
                 n = MAX_ITEMS
-        elif low in TYPES and item_type is None:
-            item_type = TYPES[low]
+        elif low in TYPE_ALIASES and item_type is None:
+            item_type = TYPE_ALIASES[low]
         else:
             raise ValueError(f"I don't understand “{escape(arg[:30])}”. {USAGE}")
     return n, item_type, notice
