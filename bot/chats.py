@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,7 @@ def parse_zone(text: str) -> str:
     raise ValueError(f"unknown time zone {raw!r}")
 
 
+@cache
 def zone(name: str) -> tzinfo:
     """The tzinfo for a name that ``parse_zone`` produced."""
     match = _OFFSET.match(name)
@@ -299,6 +301,16 @@ class ChatService:
             for key, value in changes.items():
                 setattr(row, key, value)
             return _settings(row)
+
+    def count_subscribed(self) -> int:
+        """How many chats get a daily push."""
+        with self.sessions.begin() as db:
+            found = db.scalar(
+                select(func.count())
+                .select_from(Chat)
+                .where(Chat.subscribed.is_(True), Chat.active.is_(True))
+            )
+            return int(found or 0)
 
     def subscribed(self) -> list[ChatSettings]:
         """Every chat that gets a daily push."""

@@ -3,8 +3,8 @@
 Exactly once per chat and local day: ``ChatService.claim_pushes`` inserts a row that is unique on
 (chat, local date) before anything is sent, so a restart, a retried job or a second bot process
 never sends a push twice. The price is at-most-once: a crash between the claim and the send
-loses that chat's push for the day rather than risk a duplicate (unless the claim's lease runs
-out before the day ends: then the next start-up takes it over and sends it).
+loses those chats' pushes (a batch is claimed at once) until their claims' lease runs out and a
+restart takes them over, rather than risk a duplicate.
 
 Many chats share a push time, so pushes are sent by one pipeline (``push_chats``) rather than a
 task per chat: chats are claimed and their sessions planned a batch at a time in a worker
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (1.0, 3.0, 9.0)
-PUSH_BATCH = 32  # chats claimed and planned per worker-thread call
+PUSH_BATCH = 16  # chats claimed and planned per worker-thread call
 PUSH_SENDERS = 8  # pushes on their way at once: enough to hide the round trips, no more
 RESTORE_SLICE = 500  # daily jobs created at start-up between two turns of the event loop
 # Set in the push's own tasks: the rate limiter serves everyone else first.
@@ -98,19 +98,24 @@ async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
 
     A push is owed when today's push time has passed (on the chat's own calendar) and nobody
     finished it: never claimed (the bot was down) or claimed by a process that died mid-push
-    (taken over when its lease runs out).
+    (taken over when its lease runs out). The jobs are made by a job that runs once the bot
+    polls: for thousands of chats that takes a second, which its first answers need not wait
+    for. Returns how many chats get a daily push.
     """
     d = _deps(app)
     assert app.job_queue is not None
+    app.job_queue.run_once(_restore_job, when=0, name="push:restore")
+    return await d.run(d.chats.count_subscribed)
+
+
+async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The work of ``restore_jobs``, between the bot's first answers."""
+    app, job_queue = context.application, context.job_queue
+    assert job_queue is not None
+    d = _deps(app)
     chats = await d.run(d.chats.subscribed)
     now = d.clock()
     claims = await d.run(d.chats.recent_claims, (now - timedelta(days=2)).date())
-    # Creating a job takes APScheduler about 0.2 ms: thousands are created in slices, between
-    # which the bot already answers (a chat whose settings change meanwhile keeps its new job).
-    first, rest = chats[:RESTORE_SLICE], chats[RESTORE_SLICE:]
-    _schedule_new(app.job_queue, first)
-    if rest:
-        app.job_queue.run_once(_restore_job, when=0, data=rest, name="push:restore")
     missed: list[int] = []
     retry_at: dict[int, datetime] = {}
     for chat in chats:
@@ -125,29 +130,18 @@ async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
         logger.info(
             "%d chat(s) missed today's push while the bot was down; sending now", len(missed)
         )
-        app.job_queue.run_once(catch_up_job, when=0.5, data=missed, name="push:catch-up")
+        job_queue.run_once(catch_up_job, when=0.5, data=missed, name="push:catch-up")
     for chat_id, lease_end in retry_at.items():
         wait = max((lease_end - now).total_seconds(), 0.0) + 0.5
-        app.job_queue.run_once(
-            catch_up_job, when=wait, data=[chat_id], name=f"push:retry:{chat_id}"
-        )
-    return len(chats)
-
-
-def _schedule_new(job_queue: JobQueue[Any], chats: Sequence[ChatSettings]) -> None:
+        job_queue.run_once(catch_up_job, when=wait, data=[chat_id], name=f"push:retry:{chat_id}")
+    # Creating a job takes APScheduler about 0.2 ms: a slice at a time, and the bot answers in
+    # between. A chat whose settings changed meanwhile has its new job already: it is kept.
     jobs = _daily_jobs(job_queue)
-    for chat in chats:
-        if chat.chat_id not in jobs:
-            schedule_chat(job_queue, chat)
-
-
-async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The daily jobs restore_jobs left for after start-up, a slice at a time."""
-    assert context.job is not None and context.job_queue is not None
-    chats: list[ChatSettings] = context.job.data  # type: ignore[assignment]
     for lo in range(0, len(chats), RESTORE_SLICE):
+        for chat in chats[lo : lo + RESTORE_SLICE]:
+            if chat.chat_id not in jobs:
+                schedule_chat(job_queue, chat)
         await asyncio.sleep(0)
-        _schedule_new(context.job_queue, chats[lo : lo + RESTORE_SLICE])
 
 
 async def push_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -418,6 +412,38 @@ class PushQueue:
 # Rate limiting -----------------------------------------------------------------------------
 
 
+class _Window:
+    """At most ``limit`` requests in any ``span`` seconds, counted where the server counts them.
+
+    The server counts a request when it arrives, somewhere between our sending it and its
+    answer coming back. So a request takes its place in the window from when it is sent
+    (``busy``) until ``span`` seconds after its answer (``done``): however long the way there,
+    no window of arrivals can hold more than ``limit``.
+    """
+
+    __slots__ = ("busy", "done", "limit", "span")
+
+    def __init__(self, limit: int, span: float) -> None:
+        self.limit = limit
+        self.span = span
+        self.busy = 0
+        self.done: deque[float] = deque()
+
+    def free_at(self, now: float) -> float:
+        """When one more request fits: now, later, or inf (once a request on its way ends)."""
+        self.forget(now)
+        if self.busy + len(self.done) < self.limit:
+            return now
+        return self.done[0] + self.span if self.done else math.inf
+
+    def forget(self, now: float) -> bool:
+        """Drop the answers older than the span; True when nothing is left to count."""
+        done = self.done
+        while done and done[0] <= now - self.span:
+            done.popleft()
+        return not self.busy and not done
+
+
 @dataclass
 class _Waiter:
     future: asyncio.Future[None]
@@ -428,14 +454,13 @@ class FloodLimiter(BaseRateLimiter[int]):
     """Telegram's flood limits for the whole bot, with people served before the daily push.
 
     Telegram answers 429 past about 30 messages a second overall and 20 a minute in one group.
-    Every request to a chat waits here for a slot: at most ``per_second`` in any ``window``
-    (a little longer than Telegram's second, so that the requests' varying travel time cannot
-    squeeze one more into it), and at most ``group_per_minute`` in a group's minute. The push's
-    requests are spaced evenly at that rate rather than sent in bursts, and a waiting request
-    of a person always goes first: while a push to thousands of chats uses Telegram's whole
-    budget, whoever just pressed a button waits at most one slot. Should a 429 come all the
-    same, every request pauses for its ``retry_after`` and the request is tried again, up to
-    ``max_retries`` times. Requests without a chat (getUpdates, answerCallbackQuery) pass.
+    Every request to a chat waits here for a place in both windows (see ``_Window``). The
+    push's requests are spaced evenly, a little under the overall limit, rather than sent in
+    bursts; and a waiting request of a person always goes first. So a push to thousands of
+    chats runs at Telegram's ceiling while whoever just pressed a button waits at most a slot.
+    Should a 429 come all the same, every request pauses for its ``retry_after`` and the
+    request is tried again, up to ``max_retries`` times. Requests without a chat (getUpdates,
+    answerCallbackQuery) are not limited.
     """
 
     def __init__(
@@ -443,18 +468,14 @@ class FloodLimiter(BaseRateLimiter[int]):
         per_second: int = 30,
         group_per_minute: int = 20,
         *,
-        window: float = 1.05,
-        group_window: float = 61.0,
+        push_per_second: float = 29.0,
         max_retries: int = 5,
     ) -> None:
-        self.per_second = per_second
         self.group_per_minute = group_per_minute
-        self.window = window
-        self.group_window = group_window
         self.max_retries = max_retries
-        self._spacing = window / per_second
-        self._sent: deque[float] = deque()
-        self._group_sent: dict[int | str, deque[float]] = {}
+        self._overall = _Window(per_second, 1.0)
+        self._groups: dict[int | str, _Window] = {}
+        self._spacing = 1.0 / push_per_second
         self._people: deque[_Waiter] = deque()
         self._pushes: deque[_Waiter] = deque()
         self._push_next = 0.0
@@ -486,7 +507,7 @@ class FloodLimiter(BaseRateLimiter[int]):
         group = chat_id if isinstance(chat_id, str) or chat_id < 0 else None
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
-            await self._slot(group, PUSHING.get())
+            await self._acquire(group, PUSHING.get())
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -495,42 +516,55 @@ class FloodLimiter(BaseRateLimiter[int]):
                 logger.info("429 from Telegram: every request waits %.1f s", _seconds(exc))
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + _seconds(exc) + 0.1)
+            finally:
+                self._release(group)
         raise AssertionError("unreachable")
 
-    async def _slot(self, group: int | str | None, push: bool) -> None:
+    async def _acquire(self, group: int | str | None, push: bool) -> None:
         waiter = _Waiter(asyncio.get_running_loop().create_future(), group)
         (self._pushes if push else self._people).append(waiter)
+        self._kick()
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self._release(group)  # let through just before the cancellation
+            raise
+
+    def _release(self, group: int | str | None) -> None:
+        now = asyncio.get_running_loop().time()
+        for window in (self._overall, self._groups.get(group) if group is not None else None):
+            if window is not None:
+                window.busy -= 1
+                window.done.append(now)
+        self._kick()
+
+    def _kick(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = asyncio.get_running_loop().call_soon(self._dispatch)
-        await waiter.future
 
     def _dispatch(self) -> None:
-        """Hand out every slot that is free now; come back when the next one frees up."""
+        """Let through every request that fits now; come back when the next one may."""
         loop = asyncio.get_running_loop()
         self._timer = None
         now = loop.time()
         while True:
-            if now < self._paused_until:
-                wake = self._paused_until
-                break
-            while self._sent and self._sent[0] <= now - self.window:
-                self._sent.popleft()
-            if len(self._sent) >= self.per_second:
-                wake = self._sent[0] + self.window
+            wake = max(self._paused_until, self._overall.free_at(now))
+            if wake > now:
                 break
             waiter, wake = self._next(now)
             if waiter is None:
                 break
-            self._sent.append(now)
+            self._overall.busy += 1
             if waiter.group is not None:
-                self._group_sent.setdefault(waiter.group, deque()).append(now)
+                self._group(waiter.group).busy += 1
             waiter.future.set_result(None)
         if wake < math.inf:
             self._timer = loop.call_at(wake, self._dispatch)
 
     def _next(self, now: float) -> tuple[_Waiter | None, float]:
-        """The waiter to serve now (people first), or None and when to look again."""
+        """The request to let through now (people first), or None and when to look again."""
         wake = math.inf
         for queue, is_push in ((self._people, False), (self._pushes, True)):
             if is_push and queue and now < self._push_next:
@@ -539,28 +573,24 @@ class FloodLimiter(BaseRateLimiter[int]):
                 if waiter.future.done():  # its task was cancelled
                     queue.remove(waiter)
                     continue
-                free_at = self._group_free_at(waiter.group, now)
+                group = waiter.group
+                free_at = now if group is None else self._group(group).free_at(now)
                 if free_at > now:
                     wake = min(wake, free_at)
                     continue
                 queue.remove(waiter)
                 if is_push:
-                    # Evenly spaced; a late timer is made up for, an idle spell is not.
+                    # Evenly spaced: a late timer is made up for, an idle spell is not.
                     self._push_next = max(self._push_next, now - self._spacing) + self._spacing
                 return waiter, wake
         return None, wake
 
-    def _group_free_at(self, group: int | str | None, now: float) -> float:
-        if group is None:
-            return now
-        sent = self._group_sent.get(group)
-        if sent is None:
-            return now
-        while sent and sent[0] <= now - self.group_window:
-            sent.popleft()
-        if not sent:
-            del self._group_sent[group]
-            return now
-        if len(sent) < self.group_per_minute:
-            return now
-        return sent[0] + self.group_window
+    def _group(self, group: int | str) -> _Window:
+        window = self._groups.get(group)
+        if window is None:
+            if len(self._groups) > 1000:  # forget the groups whose minute is over
+                now = asyncio.get_running_loop().time()
+                for key in [k for k, w in self._groups.items() if w.forget(now)]:
+                    del self._groups[key]
+            window = self._groups[group] = _Window(self.group_per_minute, 60.0)
+        return window

@@ -178,6 +178,10 @@ class StudyService:
     def telegram_user(self, telegram_id: int, first_name: str, now: datetime) -> int:
         """The id of a Telegram user, created on first contact (first name kept current)."""
         with self.sessions.begin() as db:
+            # Every update asks: a plain query answers the usual case, a known name unchanged.
+            known = repo.telegram_user_name(db, telegram_id)
+            if known is not None and (not first_name or known[1] == first_name):
+                return known[0]
             user = repo.user_by_telegram_id(db, telegram_id)
             if user is None:
                 try:
@@ -216,15 +220,14 @@ class StudyService:
         _refresh(self.catalog)
         n = max(1, min(n, MAX_SESSION_ITEMS))
         with self.sessions.begin() as db:
-            repo.cancel_active_sessions(db, user_id, chat_id, now)
-            cards = repo.cards_for(db, user_id)
+            suspended, hidden = repo.item_marks(db, user_id, now)
+            cards = repo.cards_for(db, user_id, suspended)
             midnight = local_midnight(now, tz)
             seen_today = sum(1 for c in cards.values() if c.first_seen >= midnight)
             phase = None if category else self._phase(db, user_id, cards, now, tz)
             items = self.catalog.in_curriculum_order()
             if category:
                 items = [i for i in items if i.category == category]
-            hidden = repo.hidden_ids(db, user_id, now)
             if phase is not None and not phase.new_items:
                 hidden |= {i.id for i in items if i.id not in cards}
             unseen = sum(1 for i in items if i.type == "concept" and i.id not in cards)
@@ -253,6 +256,9 @@ class StudyService:
                 notice = "" if selection.item_ids else f"no items in {category}"
             if not explicit and phase is not None and phase.days_left is not None:
                 notice = f"{countdown(phase)}\n{notice}"
+            # The writes come last: on SQLite the first one takes the database's write lock
+            # until the commit, and everyone else's writes wait.
+            repo.cancel_active_sessions(db, user_id, chat_id, now)
             if not selection.item_ids:
                 return Started(0, 0, notice, selection)
             row = repo.add_session(
@@ -339,27 +345,30 @@ class StudyService:
     def current(self, session_id: int) -> Current | None:
         """The item the session is at, or None when it is finished (or unknown)."""
         with self.sessions.begin() as db:
-            row = repo.get_session(db, session_id)
+            row = repo.session_state(db, session_id)
             if row is None or row.status != "active":
                 return None
             queue = row.queue.split(",")
             # Items removed from the content since the session started are passed over.
-            while row.position < len(queue) and queue[row.position] not in self.catalog:
-                row.position += 1
-            if row.position >= len(queue):
+            position = row.position
+            while position < len(queue) and queue[position] not in self.catalog:
+                position += 1
+            if position != row.position:
+                repo.move_session(db, session_id, position)
+            if position >= len(queue):
                 return None
-            item = self.catalog.get(queue[row.position])
+            item = self.catalog.get(queue[position])
             assert item is not None
-            card = repo.card_for(db, row.user_id, item.id)
+            lapses = repo.card_lapses(db, row.user_id, item.id)
             return Current(
                 session_id,
-                row.position,
-                row.position + 1,
+                position,
+                position + 1,
                 len(queue),
                 item,
-                retry=row.position >= row.retry_from,
-                lead=row.notice if row.kind == "push" and row.position == 0 else "",
-                hint=self._leech_hint(item, card.lapses) if card else "",
+                retry=position >= row.retry_from,
+                lead=row.notice if row.kind == "push" and position == 0 else "",
+                hint=self._leech_hint(item, lapses) if lapses is not None else "",
             )
 
     @staticmethod
@@ -381,15 +390,11 @@ class StudyService:
         Returns the refusal reason otherwise ("revealed" when it was already shown).
         """
         with self.sessions.begin() as db:
+            # One statement in the usual case; the reason for a refusal is looked up after.
+            if repo.claim_reveal(db, session_id, position, user_id):
+                return ""
             row = repo.get_session(db, session_id, lock=True)
-            reason = self._check(row, position, user_id)
-            if reason:
-                return reason
-            assert row is not None
-            if row.revealed == position:
-                return "revealed"
-            row.revealed = position
-            return ""
+            return self._check(row, position, user_id) or "revealed"
 
     def answer(
         self,
