@@ -1,0 +1,317 @@
+"""bot.http.AiohttpRequest against a real aiohttp server on 127.0.0.1 (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import BodyPartReader, web
+from telegram import Bot, InputFile
+from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
+
+from bot.http import AiohttpRequest, _client_timeout
+
+TOKEN = "123456:AAHttpTestTokenForTestsOnly_0123456789"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, every byte value, 10 kB
+
+
+@dataclass
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass
+class Seen:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+    parts: list[Part] = field(default_factory=list)
+
+
+@dataclass
+class Server:
+    """A tiny Bot API: records requests, answers by method; ``delay`` seconds before answering."""
+
+    url: str = ""
+    seen: list[Seen] = field(default_factory=list)
+    delay: float = 0.0
+    status: int = 200
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/bot"
+
+    async def handle(self, request: web.BaseRequest) -> web.Response:
+        seen = Seen(request.method, request.path, dict(request.headers))
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                assert isinstance(part, BodyPartReader) and part.name is not None
+                data = bytes(await part.read())
+                seen.parts.append(
+                    Part(part.name, part.filename, part.headers.get("Content-Type"), data)
+                )
+        else:
+            seen.body = await request.read()
+        self.seen.append(seen)
+        if self.delay:
+            # Until the delay passes or the test releases it, whichever comes first.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.release.wait(), self.delay)
+        method = request.path.rsplit("/", 1)[-1]
+        return web.json_response(
+            {"ok": self.status == 200, **self.answer(method)}, status=self.status
+        )
+
+    def answer(self, method: str) -> dict[str, Any]:
+        if self.status != 200:
+            return {"error_code": self.status, "description": "Bad Request: chat not found"}
+        if method == "getMe":
+            user = {"id": 123456, "is_bot": True, "first_name": "Test", "username": "test_bot"}
+            return {"result": user}
+        if method in ("sendPhoto", "sendDocument", "sendMessage"):
+            chat = {"id": 5, "type": "private", "first_name": "A"}
+            return {"result": {"message_id": 1, "date": 0, "chat": chat}}
+        if method == "getUpdates":
+            return {"result": []}
+        return {"result": True}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    """Listen on 127.0.0.1 on an ephemeral port, as tests/botapi_standin.py does."""
+    state = Server()
+    runner = web.ServerRunner(web.Server(state.handle, access_log=None), shutdown_timeout=1.0)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    state.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    await web.SockSite(runner, sock).start()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def request_() -> AsyncIterator[AiohttpRequest]:
+    async with AiohttpRequest() as request:
+        yield request
+
+
+def params(**values: object) -> RequestData:
+    return RequestData([RequestParameter.from_input(k, v) for k, v in values.items()])
+
+
+async def test_json_post_arrives_with_body_content_type_and_user_agent(
+    server: Server, request_: AiohttpRequest
+) -> None:
+    data = params(chat_id=5, text="héllo <b>wörld</b>", reply_markup={"inline_keyboard": []})
+    status, body = await request_.do_request(f"{server.base_url}{TOKEN}/sendMessage", "POST", data)
+    assert status == 200
+    assert json.loads(body)["result"]["message_id"] == 1
+    [seen] = server.seen
+    assert (seen.method, seen.path) == ("POST", f"/bot{TOKEN}/sendMessage")
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.headers["User-Agent"] == BaseRequest.USER_AGENT
+    # PTB's JSON payload: each value JSON-encoded on its own, strings as they are.
+    assert json.loads(seen.body) == {
+        "chat_id": "5",
+        "text": "héllo <b>wörld</b>",
+        "reply_markup": '{"inline_keyboard": []}',
+    }
+    assert seen.body == data.json_payload
+
+
+async def test_a_request_without_data_has_no_body(server: Server, request_: AiohttpRequest) -> None:
+    status, _ = await request_.do_request(f"{server.url}/file/bot{TOKEN}/x.png", "GET")
+    assert status == 200
+    [seen] = server.seen
+    assert (seen.method, seen.body) == ("GET", b"")
+    assert "Content-Type" not in seen.headers
+
+
+async def test_error_statuses_are_returned_and_become_ptb_exceptions(
+    server: Server, request_: AiohttpRequest
+) -> None:
+    server.status = 400
+    url = f"{server.base_url}{TOKEN}/sendMessage"
+    status, body = await request_.do_request(url, "POST", params(chat_id=5, text="x"))
+    assert status == 400
+    assert json.loads(body)["description"] == "Bad Request: chat not found"
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await request_.post(url, params(chat_id=5, text="x"))
+
+
+@pytest.mark.parametrize("as_handle", [False, True], ids=["bytes", "file-handle"])
+async def test_send_photo_uploads_multipart_with_the_file_bytes(
+    server: Server, as_handle: bool
+) -> None:
+    # A handle PTB does not read itself reaches the request class as a file object.
+    handle = InputFile(io.BytesIO(PNG), filename="chart.png", read_file_handle=False)
+    photo = handle if as_handle else PNG
+    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+        message = await bot.send_photo(5, photo, caption="<b>chart</b>", parse_mode="HTML")
+    assert message.message_id == 1
+    [upload] = [s for s in server.seen if s.path.endswith("/sendPhoto")]
+    assert upload.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert upload.headers["User-Agent"] == BaseRequest.USER_AGENT
+    fields = {p.name: p for p in upload.parts}
+    assert set(fields) == {"chat_id", "caption", "parse_mode", "photo"}
+    assert (fields["chat_id"].data, fields["caption"].data) == (b"5", b"<b>chart</b>")
+    assert fields["chat_id"].filename is None
+    file = fields["photo"]
+    assert file.data == PNG
+    # The name and type PTB gives a named handle, or unnamed bytes (it does not sniff images).
+    expected = handle if as_handle else InputFile(PNG, attach=True)
+    assert (file.filename, file.content_type) == (expected.filename, expected.mimetype)
+
+
+async def test_send_document_keeps_filename_and_mimetype(server: Server) -> None:
+    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+        await bot.send_document(5, b'{"a": 1}\n', filename="export.json")
+    [upload] = [s for s in server.seen if s.path.endswith("/sendDocument")]
+    [file] = [p for p in upload.parts if p.name == "document"]
+    assert (file.filename, file.content_type, file.data) == (
+        "export.json",
+        "application/json",
+        b'{"a": 1}\n',
+    )
+
+
+async def test_a_server_slower_than_read_timeout_times_out(server: Server) -> None:
+    server.delay = 2.0
+    url = f"{server.base_url}{TOKEN}/sendMessage"
+    async with AiohttpRequest(read_timeout=0.2) as request:
+        with pytest.raises(TimedOut):
+            await request.do_request(url, "POST", params(chat_id=5, text="x"))
+    async with AiohttpRequest(read_timeout=30.0) as request:  # the per-call timeout wins
+        with pytest.raises(TimedOut):
+            await request.do_request(url, "POST", params(chat_id=5, text="x"), read_timeout=0.2)
+
+
+async def test_an_upload_slower_than_read_timeout_times_out(server: Server) -> None:
+    server.delay = 2.0
+    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_photo(5, PNG, read_timeout=0.2)
+
+
+async def test_get_updates_adds_the_poll_timeout_to_read_timeout(server: Server) -> None:
+    """PTB reads ``read_timeout`` and adds the long-poll timeout, as with HTTPXRequest."""
+    server.delay = 1.0
+    request = AiohttpRequest(read_timeout=0.3)
+    assert request.read_timeout == 0.3
+    async with Bot(TOKEN, base_url=server.base_url, get_updates_request=request) as bot:
+        assert await bot.get_updates(timeout=3) == ()  # waits up to 3.3 s for the 1 s answer
+        with pytest.raises(TimedOut):
+            await bot.get_updates()  # 0.3 s for a 1 s answer
+
+
+async def test_pool_timeout_when_every_connection_is_busy(server: Server) -> None:
+    server.delay = 2.0
+    url = f"{server.base_url}{TOKEN}/sendMessage"
+    async with AiohttpRequest(connection_pool_size=1, pool_timeout=0.2) as request:
+        busy = asyncio.create_task(request.do_request(url, "POST", params(chat_id=5, text="1")))
+        while not server.seen:
+            await asyncio.sleep(0.01)
+        with pytest.raises(TimedOut, match="Pool timeout"):
+            await request.do_request(url, "POST", params(chat_id=5, text="2"))
+        assert len(server.seen) == 1  # the second request was not sent
+        server.release.set()
+        status, _ = await busy
+        assert status == 200
+        status, _ = await request.do_request(url, "POST", params(chat_id=5, text="3"))
+        assert status == 200  # the slot came back
+
+
+async def test_requests_queue_for_a_free_connection(server: Server) -> None:
+    server.delay = 0.05
+    url = f"{server.base_url}{TOKEN}/sendMessage"
+    async with AiohttpRequest(connection_pool_size=2, pool_timeout=None) as request:
+        results = await asyncio.gather(
+            *(request.do_request(url, "POST", params(chat_id=5, text=str(k))) for k in range(8))
+        )
+    assert [status for status, _ in results] == [200] * 8
+    assert sorted(json.loads(s.body)["text"] for s in server.seen) == [str(k) for k in range(8)]
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_a_closed_port_is_a_network_error(request_: AiohttpRequest) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/bot{TOKEN}/getMe"
+    with pytest.raises(NetworkError, match=r"^aiohttp\.ClientConnectorError: ") as info:
+        await request_.do_request(url, "POST", params())
+    assert not isinstance(info.value, TimedOut)
+    assert isinstance(info.value.__cause__, aiohttp.ClientError)
+
+
+async def test_a_dropped_connection_is_a_network_error(request_: AiohttpRequest) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        writer.close()
+
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(NetworkError, match=r"^aiohttp\.ServerDisconnectedError"):
+            await request_.do_request(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", "POST")
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+async def test_lifecycle(server: Server) -> None:
+    request = AiohttpRequest()
+    url = f"{server.base_url}{TOKEN}/getMe"
+    await request.shutdown()  # never initialized: nothing to do
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request(url, "POST")
+    await request.initialize()
+    session = request._session
+    await request.initialize()  # idempotent: the same session
+    assert request._session is session
+    assert (await request.do_request(url, "POST"))[0] == 200
+    await request.shutdown()
+    await request.shutdown()  # twice is fine
+    assert session is not None and session.closed
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request(url, "POST")
+    await request.initialize()  # a shut-down request can be started again, like HTTPXRequest
+    assert (await request.do_request(url, "POST"))[0] == 200
+    await request.shutdown()
+
+
+def test_timeout_mapping() -> None:
+    plain = _client_timeout(read=5.0, write=5.0, connect=3.0, files=False)
+    assert (plain.total, plain.connect, plain.sock_read) == (None, 3.0, 5.0)
+    upload = _client_timeout(read=5.0, write=20.0, connect=3.0, files=True)
+    assert (upload.total, upload.connect, upload.sock_read) == (28.0, 3.0, 5.0)
+    unbounded = _client_timeout(read=None, write=20.0, connect=3.0, files=True)
+    assert (unbounded.total, unbounded.sock_read) == (None, None)
+    with pytest.raises(ValueError, match="at least 1"):
+        AiohttpRequest(connection_pool_size=0)
