@@ -5,16 +5,17 @@ Core code: no telegram imports. Every method owns its transaction, like services
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,10 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import repo
 from bot.content import Catalog, Item
 from bot.models import CardState, Chat, GroupPost, GroupRating, Push, Review, User
-from bot.services import StudyService
+from bot.services import Current, DailyRequest, Started, StudyService
 from bot.srs import Grade, grade
 from bot.stats import local_midnight, streak
 
+logger = logging.getLogger(__name__)
 DEFAULT_PUSH_TIME = "09:00"
 MAX_DAILY_SIZE = 50
 RECENT_MEMBER_DAYS = 30
@@ -216,6 +218,14 @@ class PushPlan:
     due: int = 0
     new: int = 0
     item_ids: list[str] = field(default_factory=list)
+    first: Current | None = None  # the session's first item, when the planning read it
+
+
+def _push_plan(started: Started, first: Current | None = None) -> PushPlan:
+    sel = started.selection
+    return PushPlan(
+        session_id=started.session_id, size=started.size, due=sel.due, new=sel.new, first=first
+    )
 
 
 @dataclass(frozen=True)
@@ -390,13 +400,16 @@ class ChatService:
                 }
                 for chat_id, day in claims
             ]
-            claim = insert(Push).values(rows)
+            pushes = cast(Table, Push.__table__)  # Core: a many-row ORM INSERT is slow
+            claim = insert(pushes).values(rows)
             won = set(
-                db.scalars(
+                db.connection()
+                .execute(
                     claim.on_conflict_do_nothing(
                         index_elements=["chat_id", "local_date"]
-                    ).returning(Push.chat_id)
+                    ).returning(pushes.c.chat_id)
                 )
+                .scalars()
             )
             for day in sorted({day for _c, day in claims}):
                 held = [c for c, d in claims if d == day and c not in won]
@@ -441,7 +454,7 @@ class ChatService:
         pushed"). A private chat whose planning fails is returned with its ``error``.
         """
         with self.sessions.begin() as db:
-            rows = db.execute(select(Chat.__table__).where(Chat.id.in_(chat_ids)))
+            rows = db.connection().execute(select(Chat.__table__).where(Chat.id.in_(chat_ids)))
             found = {row.id: _settings(row) for row in rows}
         skipped: dict[int, str] = {}
         owed: list[ChatSettings] = []
@@ -452,6 +465,15 @@ class ChatService:
             else:
                 owed.append(chat)
         won = self.claim_pushes([(c.chat_id, c.local_date(now)) for c in owed], now)
+        private = [c for c in owed if c.chat_id in won and not c.is_group]
+        plans: dict[int, PushPlan] = {}
+        try:  # the usual case: every private chat of the batch planned at once
+            daily = self.study.start_daily_sessions(
+                [DailyRequest(c.chat_id, c.daily_size, c.tz) for c in private], now, NUDGE_AFTER
+            )
+            plans = {chat_id: _push_plan(d.started, d.first) for chat_id, d in daily.items()}
+        except Exception:  # one at a time, so that one chat's failure stops no other
+            logger.warning("planning %d pushes at once failed", len(private), exc_info=True)
         planned: list[PlannedPush] = []
         for chat in owed:
             day = chat.local_date(now)
@@ -459,10 +481,12 @@ class ChatService:
                 skipped[chat.chat_id] = "already pushed"
             elif chat.is_group:
                 planned.append(PlannedPush(chat, day))
+            elif chat.chat_id in plans:
+                planned.append(PlannedPush(chat, day, plans[chat.chat_id]))
             else:
                 try:
                     planned.append(PlannedPush(chat, day, self.plan_private_push(chat, now)))
-                except Exception as exc:  # one chat's failure never stops the others
+                except Exception as exc:
                     planned.append(PlannedPush(chat, day, error=repr(exc)))
         return planned, skipped
 
@@ -498,10 +522,9 @@ class ChatService:
             kind="push",
             explicit=False,
         )
-        sel = started.selection
-        if started.session_id and sel.due:
+        if started.session_id and started.selection.due:
             self._maybe_nudge(user_id, started.session_id, now)
-        return PushPlan(session_id=started.session_id, size=started.size, due=sel.due, new=sel.new)
+        return _push_plan(started)
 
     def _maybe_nudge(self, user_id: int, session_id: int, now: datetime) -> None:
         """Items are due and the learner has not studied for two days: one short nudge, and

@@ -179,10 +179,13 @@ def _seconds(exc: RetryAfter) -> float:
 
 
 class RetryingBot:
-    """The two sending calls of a Bot, retried (used for pushes, where nobody is waiting)."""
+    """The sending calls of a Bot, retried (used for pushes, where nobody is waiting)."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+
+    async def do_api_request(self, endpoint: str, api_kwargs: dict[str, Any]) -> Any:
+        return await with_retries(lambda: self.bot.do_api_request(endpoint, api_kwargs=api_kwargs))
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
         return await with_retries(lambda: self.bot.send_message(chat_id, text, **kwargs))
@@ -221,7 +224,7 @@ def _plan(d: Deps, chat_ids: Sequence[int], now: datetime) -> tuple[list[_Push],
         push = _Push(p)
         if p.plan is not None and p.plan.size:
             try:
-                push.current = d.service.current(p.plan.session_id)
+                push.current = p.plan.first or d.service.current(p.plan.session_id)
                 if push.current is not None:
                     push.parts = question_parts(push.current)
             except Exception:  # sent the slow way, and recorded, by _deliver

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
@@ -316,23 +317,38 @@ def _split_long_block(block: Block, limit: int) -> list[Block]:
     return out
 
 
-def pack(blocks: list[Block], limit: int, first_prefix: str = "") -> list[str]:
+def pack(blocks: Sequence[Block], limit: int, first_prefix: str = "") -> list[str]:
     """Join blocks into messages of at most ``limit`` characters (Telegram's count)."""
     messages: list[str] = []
     current = first_prefix
+    # Lengths add up: every block is self-contained (no tag or entity spans two of them).
+    size = html_length(current)
     for block in blocks:
-        parts = [block] if html_length(block.html) <= limit - 1 else _split_long_block(block, limit)
+        block_size = html_length(block.html)
+        parts = [block] if block_size <= limit - 1 else _split_long_block(block, limit)
         for part in parts:
-            candidate = f"{current}{part.sep}{part.html}" if current else part.html
-            if html_length(candidate) <= limit:
-                current = candidate
+            part_size = block_size if part is block else html_length(part.html)
+            joined = size + _u16(part.sep) + part_size if current else part_size
+            if joined <= limit:
+                current = f"{current}{part.sep}{part.html}" if current else part.html
+                size = joined
             else:
                 if current:
                     messages.append(current)
-                current = part.html
+                current, size = part.html, part_size
     if current:
         messages.append(current)
     return messages
+
+
+@lru_cache(maxsize=1024)
+def _rendered(text: str) -> tuple[Formula | tuple[Block, ...], ...]:
+    """The display formulas and HTML blocks of a text, in order: every item is rendered once
+    per process, not once per message."""
+    return tuple(
+        part if isinstance(part, Formula) else tuple(markdown_blocks(part))
+        for part in split_display(text)
+    )
 
 
 def render_html(text: str, limit: int, prefix: str = "") -> list[str | Formula]:
@@ -345,14 +361,14 @@ def render_html(text: str, limit: int, prefix: str = "") -> list[str | Formula]:
     """
     out: list[str | Formula] = []
     pending_prefix = prefix
-    for part in split_display(text):
+    for part in _rendered(text):
         if isinstance(part, Formula):
             if pending_prefix:
                 out.append(pending_prefix)
                 pending_prefix = ""
             out.append(part)
             continue
-        messages = pack(markdown_blocks(part), limit, pending_prefix)
+        messages = pack(part, limit, pending_prefix)
         pending_prefix = ""
         out.extend(messages)
     if pending_prefix:

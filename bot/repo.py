@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import String, bindparam, delete, func, select, type_coerce, update
+from sqlalchemy import String, Table, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from bot.models import CardState, ItemMark, Review, StudySession, User
@@ -89,6 +89,28 @@ _SESSION_STATE = select(
     StudySession.kind,
     StudySession.notice,
 ).where(StudySession.id == bindparam("sid"))
+_ANSWER_STATE = (
+    select(
+        StudySession.user_id,
+        StudySession.status,
+        StudySession.queue,
+        StudySession.position,
+        StudySession.retry_from,
+        StudySession.kind,
+        StudySession.notice,
+        StudySession.revealed,
+        StudySession.shown_at,
+        StudySession.chat_id,
+        User.telegram_id,
+        User.exam_date,
+    )
+    .join(User, User.id == StudySession.user_id)
+    .where(StudySession.id == bindparam("sid"))
+)
+_ANSWER_STATE_LOCKED = _ANSWER_STATE.with_for_update(of=StudySession)
+_CARD = select(*_CARD_COLUMNS).where(
+    CardState.user_id == bindparam("uid"), CardState.item_id == bindparam("item")
+)
 _LAPSES = select(CardState.lapses).where(
     CardState.user_id == bindparam("uid"), CardState.item_id == bindparam("item")
 )
@@ -104,11 +126,26 @@ _REVEAL = (
     .execution_options(synchronize_session=False)
 )
 _REVEAL_OWN = _REVEAL.where(StudySession.user_id == bindparam("uid"))
+_REVEAL_TELEGRAM = _REVEAL.where(
+    StudySession.user_id
+    == select(User.id).where(User.telegram_id == bindparam("tid")).scalar_subquery()
+)
 _CANCEL = (
     update(StudySession)
     .where(StudySession.user_id == bindparam("uid"), StudySession.status == "active")
     .values(status="cancelled", finished_at=bindparam("at"))
     .execution_options(synchronize_session=False)
+)
+_SESSIONS = cast(Table, StudySession.__table__)
+# A Core statement: an ORM UPDATE given many parameter sets would be a bulk update by key.
+_CANCEL_MANY = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.user_id == bindparam("uid"),
+        _SESSIONS.c.chat_id == bindparam("cid"),
+        _SESSIONS.c.status == "active",
+    )
+    .values(status="cancelled", finished_at=bindparam("at"))
 )
 _CANCEL_IN_CHAT = _CANCEL.where(StudySession.chat_id == bindparam("cid"))
 _CANCEL_NO_CHAT = _CANCEL.where(StudySession.chat_id.is_(None))
@@ -162,6 +199,109 @@ def cards_for(
     }
 
 
+_CARDS_OF_MANY = select(CardState.user_id, *_CARD_COLUMNS).where(
+    CardState.user_id.in_(bindparam("uids", expanding=True))
+)
+_MARKS_OF_MANY = select(
+    ItemMark.user_id, ItemMark.item_id, ItemMark.suspended, ItemMark.snoozed_until
+).where(ItemMark.user_id.in_(bindparam("uids", expanding=True)))
+_USERS_BY_TELEGRAM = select(User.telegram_id, User.id, User.exam_date, User.nudged_at).where(
+    User.telegram_id.in_(bindparam("tids", expanding=True))
+)
+_LAST_REVIEWS = (
+    select(Review.user_id, func.max(Review.reviewed_at))
+    .where(Review.user_id.in_(bindparam("uids", expanding=True)))
+    .group_by(Review.user_id)
+)
+
+
+def cards_of_many(
+    db: Session, user_ids: Collection[int], suspended: Mapping[int, set[str]]
+) -> dict[int, dict[str, CardSnapshot]]:
+    """``cards_for`` of many learners in one query (a learner without cards maps to {}).
+
+    A daily push reads 130 cards of each learner: the loop is kept tight (SQLite's stored
+    text parsed in place, no call per value).
+    """
+    out: dict[int, dict[str, CardSnapshot]] = {uid: {} for uid in user_ids}
+    if not user_ids:
+        return out
+    rows = db.execute(_CARDS_OF_MANY, {"uids": list(user_ids)}).all()
+    if not rows:
+        return out
+    parse = datetime.fromisoformat
+    no_marks: set[str] = set()
+    if isinstance(rows[0][6], str):  # SQLite: UTC text without an offset (see _utc)
+        for uid, item_id, state, step, stab, diff, due, last, first, reps, lapses, streak in rows:
+            out[uid][item_id] = CardSnapshot(
+                item_id,
+                state,
+                step,
+                stab,
+                diff,
+                parse(due + "+00:00"),
+                None if last is None else parse(last + "+00:00"),
+                parse(first + "+00:00"),
+                reps,
+                lapses,
+                streak,
+                item_id in suspended.get(uid, no_marks),
+            )
+        return out
+    for uid, item_id, state, step, stab, diff, due, last, first, reps, lapses, streak in rows:
+        out[uid][item_id] = CardSnapshot(
+            item_id,
+            state,
+            step,
+            stab,
+            diff,
+            _utc(due),
+            _utc(last),
+            _utc(first),
+            reps,
+            lapses,
+            streak,
+            item_id in suspended.get(uid, no_marks),
+        )
+    return out
+
+
+def marks_of_many(
+    db: Session, user_ids: Collection[int], now: datetime
+) -> dict[int, tuple[set[str], set[str]]]:
+    """``item_marks`` of many learners in one query."""
+    out: dict[int, tuple[set[str], set[str]]] = {uid: (set(), set()) for uid in user_ids}
+    if not user_ids:
+        return out
+    for user_id, item_id, off, snoozed_until in db.execute(
+        _MARKS_OF_MANY, {"uids": list(user_ids)}
+    ):
+        suspended, hidden = out[user_id]
+        if off:
+            suspended.add(item_id)
+        if off or (snoozed_until is not None and snoozed_until > now):
+            hidden.add(item_id)
+    return out
+
+
+def users_by_telegram_ids(
+    db: Session, telegram_ids: Collection[int]
+) -> dict[int, tuple[int, date | None, datetime | None]]:
+    """Telegram id -> (id, exam date, last nudge) of the known ones, in one query."""
+    if not telegram_ids:
+        return {}
+    rows = db.execute(_USERS_BY_TELEGRAM, {"tids": list(telegram_ids)})
+    return {tid: (uid, exam, nudged) for tid, uid, exam, nudged in rows if tid is not None}
+
+
+def last_reviews(db: Session, user_ids: Collection[int]) -> dict[int, datetime]:
+    """Learner -> the time of their last review (learners who never reviewed are absent)."""
+    if not user_ids:
+        return {}
+    rows = db.execute(_LAST_REVIEWS, {"uids": list(user_ids)})
+    return {uid: at for uid, at in rows if uid is not None and at is not None}
+
+
 def suspended_ids(db: Session, user_id: int) -> set[str]:
     stmt = select(ItemMark.item_id).where(ItemMark.user_id == user_id, ItemMark.suspended.is_(True))
     return set(db.scalars(stmt))
@@ -207,8 +347,58 @@ def mark(
 
 
 def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
-    row = db.get(CardState, (user_id, item_id))
-    return snapshot(row) if row else None
+    row = db.execute(_CARD, {"uid": user_id, "item": item_id}).first()
+    if row is None:
+        return None
+    item, state, step, stability, difficulty, due, last, first, reps, lapses, streak = row
+    return CardSnapshot(
+        item,
+        state,
+        step,
+        stability,
+        difficulty,
+        _utc(due),
+        _utc(last),
+        _utc(first),
+        reps,
+        lapses,
+        streak,
+    )
+
+
+_CARDS_TABLE = cast(Table, CardState.__table__)
+_CARD_FIELDS = (
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "first_seen",
+    "reps",
+    "lapses",
+    "streak",
+)
+_UPDATE_CARD = (
+    update(_CARDS_TABLE)
+    .where(
+        _CARDS_TABLE.c.user_id == bindparam("k_user"),
+        _CARDS_TABLE.c.item_id == bindparam("k_item"),
+    )
+    .values({f: bindparam(f) for f in _CARD_FIELDS})
+)
+_INSERT_CARD = insert(_CARDS_TABLE)
+
+
+def write_card(db: Session, user_id: int, card: CardSnapshot, *, new: bool) -> None:
+    """``save_card`` in one plain statement: INSERT when ``new``, else UPDATE."""
+    values = {f: getattr(card, f) for f in _CARD_FIELDS}
+    if new:
+        keys = {"user_id": user_id, "item_id": card.item_id}
+        db.connection().execute(_INSERT_CARD, {**keys, **values})
+    else:
+        params = {"k_user": user_id, "k_item": card.item_id, **values}
+        db.connection().execute(_UPDATE_CARD, params)
 
 
 def save_card(db: Session, user_id: int, card: CardSnapshot) -> None:
@@ -260,19 +450,168 @@ def add_session(
     return row
 
 
+def session_values(
+    *,
+    user_id: int,
+    chat_id: int | None,
+    kind: str,
+    item_type: str | None,
+    item_ids: Sequence[str],
+    notice: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new session, for ``add_sessions``."""
+    return {
+        "user_id": user_id,
+        "chat_id": chat_id,
+        "kind": kind,
+        "item_type": item_type,
+        "status": "active",
+        "queue": ",".join(item_ids),
+        "retry_from": len(item_ids),
+        "position": 0,
+        "notice": notice,
+        "revealed": -1,
+        "started_at": now,
+    }
+
+
+# Core, not ORM: an ORM INSERT with many rows goes through the bulk-persistence machinery.
+_INSERT_SESSIONS = insert(_SESSIONS).returning(_SESSIONS.c.id, sort_by_parameter_order=True)
+
+
+def add_sessions(db: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert many sessions with one statement; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    if not db.get_bind().dialect.insert_executemany_returning_sort_by_parameter_order:
+        conn = db.connection()
+        return [int(conn.execute(_INSERT_SESSIONS, [row]).scalar_one()) for row in rows]
+    return [int(i) for i in db.connection().execute(_INSERT_SESSIONS, list(rows)).scalars()]
+
+
+def cancel_active_in_chats(db: Session, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
+    """``cancel_active_sessions`` of many (learner, chat) pairs, in one executemany."""
+    if pairs:
+        params = [{"uid": u, "cid": c, "at": now} for u, c in pairs]
+        db.connection().execute(_CANCEL_MANY, params)
+
+
+def set_nudged(db: Session, user_ids: Sequence[int], now: datetime) -> None:
+    """Record that these learners were nudged now."""
+    if user_ids:
+        db.execute(
+            update(User)
+            .where(User.id.in_(user_ids))
+            .values(nudged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def telegram_user_name(db: Session, telegram_id: int) -> tuple[int, str] | None:
     """(id, first name) of a Telegram user, without loading the user."""
     row = db.execute(_TELEGRAM_USER, {"tid": telegram_id}).first()
     return None if row is None else (row[0], row[1])
 
 
-def session_state(db: Session, session_id: int) -> Any:
-    """What ``StudyService.current`` reads of a session (a row, or None), without loading it."""
-    return db.execute(_SESSION_STATE, {"sid": session_id}).first()
+class SessionState(NamedTuple):
+    """What a press reads of a session (and, for a rating, of its learner)."""
+
+    user_id: int
+    status: str
+    queue: str
+    position: int
+    retry_from: int
+    kind: str
+    notice: str
+    revealed: int = -1
+    shown_at: datetime | None = None
+    chat_id: int | None = None
+    telegram_id: int | None = None
+    exam_date: date | None = None
+
+
+def session_state(db: Session, session_id: int) -> SessionState | None:
+    """What ``StudyService.current`` reads of a session (or None), without loading it."""
+    row = db.execute(_SESSION_STATE, {"sid": session_id}).first()
+    return None if row is None else SessionState(*row)
+
+
+def answer_state(db: Session, session_id: int, *, lock: bool = False) -> SessionState | None:
+    """What a rating reads of a session and its learner, in one query (the session's row
+    locked on PostgreSQL with ``lock``)."""
+    stmt = _ANSWER_STATE_LOCKED if lock else _ANSWER_STATE
+    row = db.execute(stmt, {"sid": session_id}).first()
+    if row is None:
+        return None
+    state = SessionState(*row)
+    return state._replace(shown_at=_utc(state.shown_at)) if state.shown_at else state
+
+
+_SESSIONS_ADVANCE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("sid"))
+    .values(
+        position=bindparam("pos"),
+        queue=bindparam("queue"),
+        shown_at=bindparam("at"),
+        status=bindparam("status"),
+        finished_at=bindparam("finished"),
+    )
+)
+
+
+def advance_session(
+    db: Session, session_id: int, position: int, queue: str, now: datetime, done: bool
+) -> None:
+    """Move a session to ``position`` (finishing it when ``done``), in one statement."""
+    db.connection().execute(
+        _SESSIONS_ADVANCE,
+        {
+            "sid": session_id,
+            "pos": position,
+            "queue": queue,
+            "at": now,
+            "status": "finished" if done else "active",
+            "finished": now if done else None,
+        },
+    )
+
+
+_REVIEWS = cast(Table, Review.__table__)
+_INSERT_REVIEW = insert(_REVIEWS).returning(_REVIEWS.c.id)
+
+
+def insert_review(
+    db: Session,
+    *,
+    user_id: int,
+    item_id: str,
+    chat_id: int | None,
+    session_id: int | None,
+    position: int | None,
+    rating: int,
+    now: datetime,
+    seconds: float | None,
+    interval_days: float,
+) -> int:
+    """``add_review`` in one plain statement; returns the review's id."""
+    values = {
+        "user_id": user_id,
+        "item_id": item_id,
+        "chat_id": chat_id,
+        "session_id": session_id,
+        "position": position,
+        "rating": rating,
+        "reviewed_at": now,
+        "seconds": seconds,
+        "interval_days": interval_days,
+    }
+    return int(db.connection().execute(_INSERT_REVIEW, values).scalar_one())
 
 
 def move_session(db: Session, session_id: int, position: int) -> None:
-    db.execute(
+    db.connection().execute(
         update(StudySession)
         .where(StudySession.id == session_id)
         .values(position=position)
@@ -286,12 +625,22 @@ def card_lapses(db: Session, user_id: int, item_id: str) -> int | None:
     return lapses
 
 
-def claim_reveal(db: Session, session_id: int, position: int, user_id: int | None) -> bool:
+def claim_reveal(
+    db: Session,
+    session_id: int,
+    position: int,
+    user_id: int | None,
+    telegram_id: int | None = None,
+) -> bool:
     """Mark the answer at ``position`` shown, if it is the session's current, unshown item (of
-    ``user_id``'s session): True when this call did."""
-    params = {"sid": session_id, "pos": position, "uid": user_id}
-    done = db.execute(_REVEAL if user_id is None else _REVEAL_OWN, params)
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    ``user_id``'s session, or the Telegram user ``telegram_id``'s): True when this call did."""
+    params = {"sid": session_id, "pos": position, "uid": user_id, "tid": telegram_id}
+    stmt = _REVEAL if user_id is None else _REVEAL_OWN
+    if telegram_id is not None:
+        stmt = _REVEAL_TELEGRAM
+    # On the connection: through the ORM session an UPDATE takes its bulk-update path, which
+    # costs more than the statement.
+    return bool(db.connection().execute(stmt, params).rowcount)
 
 
 def get_session(db: Session, session_id: int, *, lock: bool = False) -> StudySession | None:
@@ -314,7 +663,7 @@ def active_sessions(db: Session, user_id: int, chat_id: int | None) -> list[Stud
 def cancel_active_sessions(db: Session, user_id: int, chat_id: int | None, now: datetime) -> None:
     """Close the learner's open sessions in this chat (one statement, nothing loaded)."""
     params = {"uid": user_id, "cid": chat_id, "at": now}
-    db.execute(_CANCEL_NO_CHAT if chat_id is None else _CANCEL_IN_CHAT, params)
+    db.connection().execute(_CANCEL_NO_CHAT if chat_id is None else _CANCEL_IN_CHAT, params)
 
 
 def add_review(

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from fsrs import Scheduler
@@ -93,6 +94,36 @@ class Current:
     retry: bool
     lead: str = ""  # shown above the first item of a daily push ("12 items due today")
     hint: str = ""  # for a leech: what to work through
+
+
+@dataclass(frozen=True)
+class Learner:
+    """What choosing a session reads of one learner."""
+
+    user_id: int
+    exam_date: date | None
+    nudged_at: datetime | None
+    cards: dict[str, CardSnapshot]
+    hidden: set[str]  # suspended, or skipped until later
+
+
+@dataclass(frozen=True)
+class DailyRequest:
+    """A private chat's daily push to plan: its learner is the chat's Telegram user."""
+
+    chat_id: int
+    size: int
+    tz: tzinfo
+
+
+@dataclass(frozen=True)
+class Daily:
+    """A planned daily push: the session (``session_id`` 0 when nothing is due) and its
+    first item."""
+
+    user_id: int
+    started: Started
+    first: Current | None = None
 
 
 @dataclass(frozen=True)
@@ -178,23 +209,25 @@ class StudyService:
     def telegram_user(self, telegram_id: int, first_name: str, now: datetime) -> int:
         """The id of a Telegram user, created on first contact (first name kept current)."""
         with self.sessions.begin() as db:
-            # Every update asks: a plain query answers the usual case, a known name unchanged.
-            known = repo.telegram_user_name(db, telegram_id)
-            if known is not None and (not first_name or known[1] == first_name):
-                return known[0]
-            user = repo.user_by_telegram_id(db, telegram_id)
-            if user is None:
-                try:
-                    with db.begin_nested():
-                        user = repo.add_user(
-                            db, now, telegram_id=telegram_id, first_name=first_name
-                        )
-                except IntegrityError:  # created concurrently by another update
-                    user = repo.user_by_telegram_id(db, telegram_id)
-                    assert user is not None
-            elif first_name and user.first_name != first_name:
-                user.first_name = first_name
-            return user.id
+            return self._telegram_user(db, telegram_id, first_name, now)
+
+    @staticmethod
+    def _telegram_user(db: Session, telegram_id: int, first_name: str, now: datetime) -> int:
+        # Every update asks: a plain query answers the usual case, a known name unchanged.
+        known = repo.telegram_user_name(db, telegram_id)
+        if known is not None and (not first_name or known[1] == first_name):
+            return known[0]
+        user = repo.user_by_telegram_id(db, telegram_id)
+        if user is None:
+            try:
+                with db.begin_nested():
+                    user = repo.add_user(db, now, telegram_id=telegram_id, first_name=first_name)
+            except IntegrityError:  # created concurrently by another update
+                user = repo.user_by_telegram_id(db, telegram_id)
+                assert user is not None
+        elif first_name and user.first_name != first_name:
+            user.first_name = first_name
+        return user.id
 
     # Sessions ------------------------------------------------------------------------------
 
@@ -218,44 +251,19 @@ class StudyService:
         stored; its ``session_id`` is 0.
         """
         _refresh(self.catalog)
-        n = max(1, min(n, MAX_SESSION_ITEMS))
         with self.sessions.begin() as db:
-            suspended, hidden = repo.item_marks(db, user_id, now)
-            cards = repo.cards_for(db, user_id, suspended)
-            midnight = local_midnight(now, tz)
-            seen_today = sum(1 for c in cards.values() if c.first_seen >= midnight)
-            phase = None if category else self._phase(db, user_id, cards, now, tz)
-            items = self.catalog.in_curriculum_order()
-            if category:
-                items = [i for i in items if i.category == category]
-            if phase is not None and not phase.new_items:
-                hidden |= {i.id for i in items if i.id not in cards}
-            unseen = sum(1 for i in items if i.type == "concept" and i.id not in cards)
-            if phase is not None and phase.max_items:
-                n = min(n, phase.max_items)
-            selection = select_items(
-                items,
-                cards,
-                now,
-                n,
-                recall=lambda c: retrievability(self.scheduler, c, now),
-                weights=(phase.weights if phase and phase.weights else self.weights),
-                # A drill takes studied items before new ones, and new ones regardless of the
-                # day's allowance (it was asked for explicitly, for one category).
-                new_allowance=0
-                if category
-                else new_allowance(phase, self.scheduling.new_per_day, seen_today, unseen),
-                item_type=item_type or (phase.item_type if phase else None),
-                explicit=explicit,
-                hidden=hidden,
-                new_only_from=phase.new_categories if phase else (),
-                prefer_seen=category is not None,
+            user = db.get(User, user_id)
+            marks = repo.item_marks(db, user_id, now)
+            learner = Learner(
+                user_id,
+                user.exam_date if user is not None else None,
+                user.nudged_at if user is not None else None,
+                repo.cards_for(db, user_id, marks[0]),
+                marks[1],
             )
-            notice = self._notice(selection, n) if explicit else _due_line(selection)
-            if category:
-                notice = "" if selection.item_ids else f"no items in {category}"
-            if not explicit and phase is not None and phase.days_left is not None:
-                notice = f"{countdown(phase)}\n{notice}"
+            selection, notice = self._choose(
+                learner, n, now, tz, item_type=item_type, explicit=explicit, category=category
+            )
             # The writes come last: on SQLite the first one takes the database's write lock
             # until the commit, and everyone else's writes wait.
             repo.cancel_active_sessions(db, user_id, chat_id, now)
@@ -273,19 +281,155 @@ class StudyService:
             )
             return Started(row.id, len(selection.item_ids), notice, selection)
 
+    def _choose(
+        self,
+        learner: Learner,
+        n: int,
+        now: datetime,
+        tz: tzinfo,
+        *,
+        item_type: str | None = None,
+        explicit: bool = True,
+        category: str | None = None,
+    ) -> tuple[Selection, str]:
+        """The items of a session and its notice: the decision of ``start_session``."""
+        n = max(1, min(n, MAX_SESSION_ITEMS))
+        cards, hidden = learner.cards, learner.hidden
+        midnight = local_midnight(now, tz)
+        seen_today = sum(1 for c in cards.values() if c.first_seen >= midnight)
+        phase = None if category else self._phase(learner.exam_date, cards, now, tz)
+        items = self.catalog.in_curriculum_order()
+        if category:
+            items = [i for i in items if i.category == category]
+        if phase is not None and not phase.new_items:
+            hidden = hidden | {i.id for i in items if i.id not in cards}
+        unseen = sum(1 for i in items if i.type == "concept" and i.id not in cards)
+        if phase is not None and phase.max_items:
+            n = min(n, phase.max_items)
+        scheduler = self.scheduler
+        selection = select_items(
+            items,
+            cards,
+            now,
+            n,
+            recall=lambda c: retrievability(scheduler, c, now),
+            weights=(phase.weights if phase and phase.weights else self.weights),
+            # A drill takes studied items before new ones, and new ones regardless of the
+            # day's allowance (it was asked for explicitly, for one category).
+            new_allowance=0
+            if category
+            else new_allowance(phase, self.scheduling.new_per_day, seen_today, unseen),
+            item_type=item_type or (phase.item_type if phase else None),
+            explicit=explicit,
+            hidden=hidden,
+            new_only_from=phase.new_categories if phase else (),
+            prefer_seen=category is not None,
+        )
+        notice = self._notice(selection, n) if explicit else _due_line(selection)
+        if category:
+            notice = "" if selection.item_ids else f"no items in {category}"
+        if not explicit and phase is not None and phase.days_left is not None:
+            notice = f"{countdown(phase)}\n{notice}"
+        return selection, notice
+
+    def start_daily_sessions(
+        self, requests: Sequence[DailyRequest], now: datetime, nudge_after: timedelta
+    ) -> dict[int, Daily]:
+        """Open the daily-push sessions of many private chats at once; chat id -> outcome.
+
+        What ``start_session`` (``kind="push"``, never past the new-item cap) does for one
+        learner, this does for a batch in one transaction with a handful of statements: the
+        learners' users, cards and marks are read with one query each, and the sessions are
+        written with one INSERT. A learner with items due who has not studied for
+        ``nudge_after`` gets a short nudge above them, and no other until they study again.
+        Each outcome carries the session's first item, so the push needs no further query.
+        """
+        _refresh(self.catalog)
+        out: dict[int, Daily] = {}
+        with self.sessions.begin() as db:
+            users = repo.users_by_telegram_ids(db, [r.chat_id for r in requests])
+            for r in requests:  # a chat whose user the bot never met (rare): made here
+                if r.chat_id not in users:
+                    uid = self._telegram_user(db, r.chat_id, "", now)
+                    users[r.chat_id] = (uid, None, None)
+            uids = [users[r.chat_id][0] for r in requests]
+            marks = repo.marks_of_many(db, uids, now)
+            cards = repo.cards_of_many(db, uids, {u: m[0] for u, m in marks.items()})
+            chosen: list[tuple[DailyRequest, Learner, Selection, str]] = []
+            for r in requests:
+                uid, exam_date, nudged_at = users[r.chat_id]
+                learner = Learner(uid, exam_date, nudged_at, cards[uid], marks[uid][1])
+                selection, notice = self._choose(learner, r.size, now, r.tz, explicit=False)
+                chosen.append((r, learner, selection, notice))
+            last = repo.last_reviews(db, [c[1].user_id for c in chosen if c[2].due])
+            nudged: list[int] = []
+            opened: list[tuple[DailyRequest, Learner, Selection, str]] = []
+            for r, learner, selection, notice in chosen:
+                seen = last.get(learner.user_id)
+                if (
+                    selection.due
+                    and seen is not None
+                    and now - seen >= nudge_after
+                    and (learner.nudged_at is None or learner.nudged_at < seen)
+                ):
+                    notice = (
+                        f"It's been {(now - seen).days} days since your last review. Five "
+                        f"minutes now keeps what you learned.\n{notice}"
+                    )
+                    nudged.append(learner.user_id)
+                if selection.item_ids:
+                    opened.append((r, learner, selection, notice))
+                else:
+                    out[r.chat_id] = Daily(learner.user_id, Started(0, 0, notice, selection))
+            # The writes come last (see start_session): one statement each.
+            pairs = [(u, r.chat_id) for r, u in zip(requests, uids, strict=True)]
+            repo.cancel_active_in_chats(db, pairs, now)
+            ids = repo.add_sessions(
+                db,
+                [
+                    repo.session_values(
+                        user_id=learner.user_id,
+                        chat_id=r.chat_id,
+                        kind="push",
+                        item_type=None,
+                        item_ids=selection.item_ids,
+                        notice=notice,
+                        now=now,
+                    )
+                    for r, learner, selection, notice in opened
+                ],
+            )
+            repo.set_nudged(db, nudged, now)
+        for (r, learner, selection, notice), session_id in zip(opened, ids, strict=True):
+            item = self.catalog.get(selection.item_ids[0])
+            assert item is not None
+            card = learner.cards.get(item.id)
+            size = len(selection.item_ids)
+            first = Current(
+                session_id,
+                0,
+                1,
+                size,
+                item,
+                retry=False,
+                lead=notice,
+                hint=self._leech_hint(item, card.lapses) if card is not None else "",
+            )
+            started = Started(session_id, size, notice, selection)
+            out[r.chat_id] = Daily(learner.user_id, started, first)
+        return out
+
     def _phase(
         self,
-        db: Session,
-        user_id: int,
+        exam_date: date | None,
         cards: Mapping[str, CardSnapshot],
         now: datetime,
         tz: tzinfo,
     ) -> Phase | None:
         """Today's phase: from the interview date when one is set, else the six-week plan."""
-        user = db.get(User, user_id)
         today = now.astimezone(tz).date()
-        if user is not None and user.exam_date is not None:
-            phase = exam_phase(user.exam_date, today)
+        if exam_date is not None:
+            phase = exam_phase(exam_date, today)
             if phase is not None:
                 return phase
         if not cards:
@@ -345,38 +489,47 @@ class StudyService:
     def current(self, session_id: int) -> Current | None:
         """The item the session is at, or None when it is finished (or unknown)."""
         with self.sessions.begin() as db:
-            row = repo.session_state(db, session_id)
-            if row is None or row.status != "active":
-                return None
-            queue = row.queue.split(",")
-            # Items removed from the content since the session started are passed over.
-            position = row.position
-            while position < len(queue) and queue[position] not in self.catalog:
-                position += 1
-            if position != row.position:
-                repo.move_session(db, session_id, position)
-            if position >= len(queue):
-                return None
-            item = self.catalog.get(queue[position])
-            assert item is not None
-            lapses = repo.card_lapses(db, row.user_id, item.id)
-            return Current(
-                session_id,
-                position,
-                position + 1,
-                len(queue),
-                item,
-                retry=position >= row.retry_from,
-                lead=row.notice if row.kind == "push" and position == 0 else "",
-                hint=self._leech_hint(item, lapses) if lapses is not None else "",
-            )
+            return self._current(db, session_id)
+
+    def _current(
+        self, db: Session, session_id: int, state: repo.SessionState | None = None
+    ) -> Current | None:
+        """``current`` inside a transaction (``state``: the session, when already read)."""
+        row = state or repo.session_state(db, session_id)
+        if row is None or row.status != "active":
+            return None
+        queue = row.queue.split(",")
+        # Items removed from the content since the session started are passed over.
+        position = row.position
+        while position < len(queue) and queue[position] not in self.catalog:
+            position += 1
+        if position != row.position:
+            repo.move_session(db, session_id, position)
+        if position >= len(queue):
+            return None
+        item = self.catalog.get(queue[position])
+        assert item is not None
+        lapses = repo.card_lapses(db, row.user_id, item.id)
+        return Current(
+            session_id,
+            position,
+            position + 1,
+            len(queue),
+            item,
+            retry=position >= row.retry_from,
+            lead=row.notice if row.kind == "push" and position == 0 else "",
+            hint=self._leech_hint(item, lapses) if lapses is not None else "",
+        )
 
     @staticmethod
-    def _check(row: StudySession | None, position: int, user_id: int | None) -> str:
-        """Why a press on (session, position) by ``user_id`` must be refused, or ""."""
+    def _check(row: Any, position: int, user_id: int | None, telegram_id: int | None = None) -> str:
+        """Why a press on (session, position) by ``user_id`` (or the Telegram user
+        ``telegram_id``) must be refused, or ""."""
         if row is None:
             return "unknown"
         if user_id is not None and row.user_id != user_id:
+            return "foreign"
+        if telegram_id is not None and row.telegram_id != telegram_id:
             return "foreign"
         if row.status != "active":
             return "finished"
@@ -396,6 +549,17 @@ class StudyService:
             row = repo.get_session(db, session_id, lock=True)
             return self._check(row, position, user_id) or "revealed"
 
+    def reveal_current(
+        self, session_id: int, position: int, telegram_id: int
+    ) -> tuple[str, Current | None]:
+        """``reveal`` for the Telegram user ``telegram_id``, and the item whose answer is
+        shown, in one transaction: ("", item) or (refusal reason, None)."""
+        with self.sessions.begin() as db:
+            if repo.claim_reveal(db, session_id, position, None, telegram_id):
+                return "", self._current(db, session_id)
+            row = repo.answer_state(db, session_id)
+            return self._check(row, position, None, telegram_id) or "revealed", None
+
     def answer(
         self,
         session_id: int,
@@ -410,53 +574,87 @@ class StudyService:
 
         Nothing is recorded when the session is over or belongs to someone else, the position
         is not the current one, its answer was not revealed, or the same answer was already
-        recorded. ``seconds`` defaults
-        to the time since the item was shown.
+        recorded. ``seconds`` defaults to the time since the item was shown.
         """
+        return self._answer(session_id, position, rating, now, seconds, user_id, None, tz)[0]
+
+    def answer_next(
+        self,
+        session_id: int,
+        position: int,
+        rating: int,
+        now: datetime,
+        telegram_id: int,
+        tz: tzinfo,
+    ) -> tuple[Answered, Current | None]:
+        """``answer`` for the Telegram user ``telegram_id``, and the item that comes next (None
+        when the session is over or nothing was recorded), in one transaction."""
+        return self._answer(session_id, position, rating, now, None, None, telegram_id, tz, True)
+
+    def _answer(
+        self,
+        session_id: int,
+        position: int,
+        rating: int,
+        now: datetime,
+        seconds: float | None,
+        user_id: int | None,
+        telegram_id: int | None,
+        tz: tzinfo,
+        then_next: bool = False,
+    ) -> tuple[Answered, Current | None]:
+        # Every press runs this: plain statements, no ORM objects (see repo.answer_state).
         rating = Grade(rating)
         try:
             with self.sessions.begin() as db:
-                row = repo.get_session(db, session_id, lock=True)
-                reason = self._check(row, position, user_id)
+                row = repo.answer_state(db, session_id, lock=True)
+                reason = self._check(row, position, user_id, telegram_id)
                 if reason:
-                    return Answered(False, reason)
+                    return Answered(False, reason), None
                 assert row is not None
                 if row.revealed != position:  # ratings come after the answer was shown
-                    return Answered(False, "hidden")
+                    return Answered(False, "hidden"), None
                 if seconds is None and row.shown_at is not None:
                     seconds = round(min((now - row.shown_at).total_seconds(), 3600.0), 1)
                 queue = row.queue.split(",")
                 item_id = queue[position]
                 card = repo.card_for(db, row.user_id, item_id)
                 updated, interval = grade(self.scheduler, card, item_id, rating, now)
-                updated, interval = self._limit_due(db, row, card, updated, interval, now, tz)
-                review = repo.add_review(
+                updated, interval = self._limit_due(
+                    row.exam_date, row.kind, card, updated, interval, now, tz
+                )
+                review_id = repo.insert_review(
                     db,
                     user_id=row.user_id,
                     item_id=item_id,
                     chat_id=row.chat_id,
-                    session_id=row.id,
+                    session_id=session_id,
                     position=position,
                     rating=int(rating),
                     now=now,
                     seconds=seconds,
                     interval_days=interval,
                 )
-                repo.save_card(db, row.user_id, updated)
+                repo.write_card(db, row.user_id, updated, new=card is None)
                 retry = rating == Grade.NO_IDEA and position < row.retry_from
                 if retry:  # one more look at the end of this session
-                    row.queue = ",".join([*queue, item_id])
-                self._advance(row, now)
-                return Answered(
-                    True, interval_days=interval, retry_added=retry, review_id=review.id
+                    queue.append(item_id)
+                done = position + 1 >= len(queue)
+                repo.advance_session(db, session_id, position + 1, ",".join(queue), now, done)
+                answered = Answered(
+                    True, interval_days=interval, retry_added=retry, review_id=review_id
                 )
+                if not then_next or done:
+                    return answered, None
+                moved = row._replace(position=position + 1, queue=",".join(queue))
+                return answered, self._current(db, session_id, moved)
         except IntegrityError:
-            return Answered(False, "duplicate")
+            return Answered(False, "duplicate"), None
 
     @staticmethod
     def _limit_due(
-        db: Session,
-        row: StudySession,
+        exam_date: date | None,
+        kind: str,
         before: CardSnapshot | None,
         after: CardSnapshot,
         interval: float,
@@ -469,13 +667,12 @@ class StudyService:
         an item already reviewed today is recorded but never pushes its due date later.
         """
         due = after.due
-        user = db.get(User, row.user_id)
-        if user is not None and user.exam_date is not None:
-            exam_start = datetime.combine(user.exam_date, datetime.min.time(), tzinfo=tz)
+        if exam_date is not None:
+            exam_start = datetime.combine(exam_date, datetime.min.time(), tzinfo=tz)
             if now < exam_start < due:
                 due = exam_start
         if (
-            row.kind == "drill"
+            kind == "drill"
             and before is not None
             and before.last_review is not None
             and before.last_review.astimezone(tz).date() == now.astimezone(tz).date()
@@ -691,8 +888,8 @@ class StudyService:
         with self.sessions.begin() as db:
             user = db.get(User, user_id)
             cards = repo.cards_for(db, user_id)
-            phase = self._phase(db, user_id, cards, now, tz)
             exam = user.exam_date if user is not None else None
+            phase = self._phase(exam, cards, now, tz)
         recall = [
             retrievability(self.scheduler, cards[i.id], now) if i.id in cards else 0.0
             for i in items

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chats import PUSH_LEASE, ChatService
+from bot.chats import NUDGE_AFTER, PUSH_LEASE, ChatService, zone
 from bot.content import Catalog, load_catalog
 from bot.db import open_database
-from bot.models import CardState, Push, Review
-from bot.services import Scheduling, StudyService
+from bot.models import CardState, Push, Review, StudySession
+from bot.services import DailyRequest, Scheduling, StudyService
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -187,3 +187,103 @@ def test_two_processes_race_for_the_same_claims_and_each_is_won_once(
     assert sorted(won[0] + won[1]) == sorted(pairs)  # every pair won, none twice
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(Push)) == len(pairs)
+
+
+def _study(service: StudyService, user: int, n: int, at: Any, ratings: list[int]) -> None:
+    """A session of ``n`` items at ``at`` with these ratings (the rest left unrated)."""
+    started = service.start_session(user, n, at, UTC, chat_id=None)
+    for rating in ratings:
+        cur = service.current(started.session_id)
+        assert cur is not None
+        service.reveal(started.session_id, cur.position)
+        assert service.answer(started.session_id, cur.position, rating, at).recorded
+
+
+def test_daily_sessions_planned_at_once_match_one_at_a_time(
+    chats: ChatService, service: StudyService, sessions: sessionmaker[Session]
+) -> None:
+    """The batched planning of the daily push chooses what start_session chooses, learner by
+    learner: new, with items due, with an interview date, suspended and skipped items."""
+    berlin = zone("Europe/Berlin")
+    fresh, due, exam, never_met = ANN, BOB, 7_000_000_003, 7_000_000_004
+    users = {tid: service.telegram_user(tid, f"u{tid}", NOW) for tid in (fresh, due, exam)}
+    for tid in (due, exam):
+        _study(service, users[tid], 8, NOW - timedelta(days=6), [1, 2, 3, 3, 2, 1, 3, 2])
+        _study(service, users[tid], 3, NOW - timedelta(days=3), [2, 3, 1])
+    service.set_exam(users[exam], TODAY + timedelta(days=5), NOW, UTC)
+    with sessions.begin() as db:
+        mine = select(CardState.item_id).where(CardState.user_id == users[exam])
+        studied = sorted(db.scalars(mine))
+    suspend_started = service.start_item_session(users[exam], studied[0], NOW)
+    assert service.skip(suspend_started.session_id, 0, NOW, users[exam], suspend=True) == ""
+    snooze_started = service.start_item_session(users[exam], studied[1], NOW)
+    assert service.skip(snooze_started.session_id, 0, NOW, users[exam]) == ""
+
+    expected = {}
+    for tid in (fresh, due, exam):
+        one = service.start_session(
+            users[tid], 10, NOW, berlin, chat_id=tid, kind="push", explicit=False
+        )
+        expected[tid] = (one.selection, one.notice)
+    requests = [DailyRequest(tid, 10, berlin) for tid in (fresh, due, exam, never_met)]
+    daily = service.start_daily_sessions(requests, NOW, timedelta(days=30))
+    assert set(daily) == {fresh, due, exam, never_met}
+    for tid, (selection, notice) in expected.items():
+        got = daily[tid]
+        assert got.user_id == users[tid]
+        assert got.started.selection == selection, tid
+        assert got.started.notice == notice
+        assert got.started.size == len(selection.item_ids) > 0
+        assert got.first == service.current(got.started.session_id)
+    assert studied[0] not in daily[exam].started.selection.item_ids  # suspended
+    assert studied[1] not in daily[exam].started.selection.item_ids  # skipped until tomorrow
+    assert daily[exam].started.notice.startswith("5 days")  # the interview countdown
+    # A chat whose user the bot never met gets one, and new items like any newcomer.
+    assert daily[never_met].started.selection == expected[fresh][0]
+    assert daily[never_met].user_id == service.telegram_user(never_met, "", NOW)
+    with sessions.begin() as db:
+        for tid in (fresh, due, exam):  # the one-at-a-time session was replaced
+            active = db.scalars(
+                select(StudySession).where(
+                    StudySession.chat_id == tid, StudySession.status == "active"
+                )
+            ).all()
+            assert [s.id for s in active] == [daily[tid].started.session_id]
+            assert active[0].kind == "push" and active[0].notice == daily[tid].started.notice
+            assert active[0].queue == ",".join(daily[tid].started.selection.item_ids)
+
+
+def test_daily_sessions_nudge_once_after_two_days_away(
+    chats: ChatService, service: StudyService
+) -> None:
+    user = service.telegram_user(ANN, "Ann", NOW)
+    _study(service, user, 4, NOW - timedelta(days=5), [2, 2, 2, 2])
+    nudge = "It's been 5 days since your last review"
+    first = service.start_daily_sessions([DailyRequest(ANN, 10, UTC)], NOW, NUDGE_AFTER)
+    assert first[ANN].started.notice.startswith(nudge)
+    assert first[ANN].first is not None and first[ANN].first.lead.startswith(nudge)
+    later = NOW + timedelta(days=1)  # still away: no second nudge in a row
+    second = service.start_daily_sessions([DailyRequest(ANN, 10, UTC)], later, NUDGE_AFTER)
+    assert second[ANN].started.selection.due and "since your last review" not in (
+        second[ANN].started.notice
+    )
+
+
+def test_a_batch_that_fails_to_plan_is_planned_chat_by_chat(
+    chats: ChatService, service: StudyService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for tid in (ANN, BOB):
+        chats.ensure(tid, "private", "", NOW)
+        chats.update(tid, subscribed=True, schedule_from=NOW - timedelta(days=1))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the batch broke")
+
+    monkeypatch.setattr(service, "start_daily_sessions", broken)
+    when = NOW.replace(hour=10, minute=0)
+    planned, skipped = chats.plan_pushes([ANN, BOB], when)
+    assert skipped == {}
+    assert [p.chat.chat_id for p in planned] == [ANN, BOB]
+    for p in planned:
+        assert not p.error and p.plan is not None and p.plan.size and p.plan.first is None
+        assert service.current(p.plan.session_id) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,7 +160,7 @@ def test_mix_follows_weights_and_fills_from_other_types(catalog: Catalog) -> Non
 def test_no_item_twice_and_suspended_items_left_out(catalog: Catalog) -> None:
     items = catalog.in_curriculum_order()
     cards = {i.id: _card(i.id, T0 - timedelta(hours=1), 2.0) for i in items}
-    cards["c001"] = CardSnapshot(**{**cards["c001"].__dict__, "suspended": True})
+    cards["c001"] = replace(cards["c001"], suspended=True)
     sel = select_items(
         items, cards, T0, 100, recall=lambda c: 0.5, weights=WEIGHTS, new_allowance=15
     )

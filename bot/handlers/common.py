@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ParamSpec, TypeVar
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
+from telegram.warnings import PTBUserWarning
 
 from bot.charts import FormulaError, formula_png
 from bot.chats import ChatService, ChatSettings
@@ -104,31 +106,59 @@ def escape(text: str) -> str:
 
 async def send_formula(
     bot: Any, chat_id: int, formula: Formula, d: Deps, markup: InlineKeyboardMarkup | None = None
-) -> Message:
+) -> None:
     """A display formula as a photo (cached by formula), its Unicode form as the caption.
 
     A formula that mathtext cannot draw is sent as Unicode text in <code> instead.
     """
-    caption = escape(formula.text[: CAPTION_LIMIT - 24])
     key = (formula.latex, formula.boxed)
     file_id = d.photo_ids.get(key)
-    photo: str | bytes
+    photo: str | InputFile
     if file_id is not None:
         photo = file_id
     else:
         try:
-            photo = await d.run(formula_png, formula.latex, formula.boxed)
+            png = await d.run(formula_png, formula.latex, formula.boxed)
         except FormulaError:
-            fallback: Message = await bot.send_message(
-                chat_id, f"<code>{escape(formula.text)}</code>", reply_markup=markup
-            )
-            return fallback
-    message: Message = await bot.send_photo(
-        chat_id, photo=photo, caption=caption, reply_markup=markup
-    )
-    if message.photo:
-        d.photo_ids[key] = message.photo[-1].file_id
-    return message
+            await send_text(bot, chat_id, f"<code>{escape(formula.text)}</code>", markup)
+            return
+        photo = InputFile(png, filename="formula.png")
+    kwargs: dict[str, Any] = {
+        "chat_id": chat_id,
+        "photo": photo,
+        "caption": escape(formula.text[: CAPTION_LIMIT - 24]),
+        "parse_mode": "HTML",
+    }
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    result = await bot.do_api_request("sendPhoto", api_kwargs=kwargs)
+    sizes = result.get("photo") if isinstance(result, dict) else None
+    if sizes:  # Telegram keeps the photo: later sends name it by its file_id
+        d.photo_ids[key] = str(sizes[-1]["file_id"])
+
+
+# The calls the bot makes most (a question or formula sent, an item's buttons replaced) go through
+# Bot.do_api_request: the bot never reads the message that Telegram sends back, and building a
+# telegram.Message from it (every entity of the text an object) costs more CPU than the whole
+# request. PTB suggests the named method whenever one exists; here that is on purpose.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Please use 'Bot\.(sendMessage|sendPhoto|editMessageText|editMessageReplyMarkup)'",
+    category=PTBUserWarning,
+)
+# What the bot's Defaults add to a named call; do_api_request does not apply them.
+_DEFAULTS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+
+
+async def send_text(
+    bot: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """``sendMessage`` as ``bot.send_message`` would send it; returns the message id."""
+    kwargs: dict[str, Any] = {"chat_id": chat_id, "text": text, **_DEFAULTS}
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    result = await bot.do_api_request("sendMessage", api_kwargs=kwargs)
+    return int(result["message_id"])
 
 
 async def send_parts(
@@ -137,16 +167,14 @@ async def send_parts(
     parts: Sequence[str | Formula],
     d: Deps,
     markup: InlineKeyboardMarkup | None = None,
-) -> Message | None:
+) -> None:
     """Send messages and formula photos in order; the keyboard goes on the last one."""
-    last: Message | None = None
     for k, part in enumerate(parts):
         keyboard = markup if k == len(parts) - 1 else None
         if isinstance(part, Formula):
-            last = await send_formula(bot, chat_id, part, d, keyboard)
+            await send_formula(bot, chat_id, part, d, keyboard)
         else:
-            last = await bot.send_message(chat_id, part, reply_markup=keyboard)
-    return last
+            await send_text(bot, chat_id, part, keyboard)
 
 
 async def edit_or_send(
@@ -154,9 +182,18 @@ async def edit_or_send(
 ) -> None:
     """Edit a message's text; if the user deleted it, send the text as a new message."""
     try:
-        await message.edit_text(
-            text, reply_markup=markup
-        ) if message.text is not None else await message.edit_caption(text, reply_markup=markup)
+        if message.text is not None:  # without building a Message from the answer
+            kwargs: dict[str, Any] = {
+                "chat_id": message.chat_id,
+                "message_id": message.message_id,
+                "text": text,
+                **_DEFAULTS,
+            }
+            if markup is not None:
+                kwargs["reply_markup"] = markup
+            await message.get_bot().do_api_request("editMessageText", api_kwargs=kwargs)
+        else:
+            await message.edit_caption(text, reply_markup=markup)
     except BadRequest as exc:
         reason = exc.message.lower()
         if "not modified" in reason:
@@ -167,10 +204,13 @@ async def edit_or_send(
         raise
 
 
-async def set_markup(message: Any, markup: InlineKeyboardMarkup | None) -> None:
+async def set_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
     """Replace a message's buttons; a deleted or unchanged message is not an error."""
+    kwargs: dict[str, Any] = {"chat_id": message.chat_id, "message_id": message.message_id}
+    if markup is not None:
+        kwargs["reply_markup"] = markup
     try:
-        await message.edit_reply_markup(reply_markup=markup)
+        await message.get_bot().do_api_request("editMessageReplyMarkup", api_kwargs=kwargs)
     except BadRequest as exc:
         reason = exc.message.lower()
         if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):

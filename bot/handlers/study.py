@@ -233,13 +233,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer_query(query, "This button is no longer valid.", show_alert=True)
         return
     d = deps(context)
-    user_id = await user_id_of(update, context)
+    # The two presses of every item (Show answer, a rating) each take one worker-thread call
+    # and one transaction; the session's owner is checked by Telegram id in the same query.
     if cb.action == "a":
-        refusal = await d.run(d.service.reveal, cb.session_id, cb.position, user_id)
+        refusal, cur = await d.run(
+            d.service.reveal_current, cb.session_id, cb.position, query.from_user.id
+        )
         if refusal:
             await answer_query(query, REFUSALS[refusal], show_alert=refusal != "revealed")
             return
-        cur = await d.run(d.service.current, cb.session_id)
         await answer_query(query)
         if cur is None:
             return
@@ -259,6 +261,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         return
     if cb.action == "k":
+        user_id = await user_id_of(update, context)
         refusal = await d.run(
             d.service.skip, cb.session_id, cb.position, d.clock(), user_id, d.tz(chat.id)
         )
@@ -269,14 +272,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await set_markup(message, done_keyboard("Skipped"))
         await present(context.bot, chat.id, cb.session_id, d)
         return
-    result = await d.run(
-        d.service.answer,
+    result, after = await d.run(
+        d.service.answer_next,
         cb.session_id,
         cb.position,
         cb.grade,
         d.clock(),
-        None,
-        user_id,
+        query.from_user.id,
         d.tz(chat.id),
     )
     if not result.recorded:
@@ -290,4 +292,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     await answer_query(query, f"Recorded: {label} — {later}.")
     await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
-    await present(context.bot, chat.id, cb.session_id, d)
+    if after is not None:
+        keyboard = question_keyboard(cb.session_id, after.position)
+        await send_parts(context.bot, chat.id, question_parts(after), d, keyboard)
+    else:  # the session is over: its summary
+        await present(context.bot, chat.id, cb.session_id, d)
