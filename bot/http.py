@@ -16,6 +16,8 @@ aiohttp is an edge dependency like telegram itself: only the Telegram edge impor
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+import urllib.request
 from typing import Final
 
 import aiohttp
@@ -218,3 +220,13 @@ def _form_data(request_data: RequestData) -> aiohttp.FormData:
     for name, (filename, content, mimetype) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
     return form
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, ALL_PROXY, NO_PROXY, any
+    case), as httpx, PTB's default client, would use it; None for a direct connection."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(parts.scheme) or proxies.get("all") or None

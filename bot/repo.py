@@ -346,6 +346,33 @@ def mark(
         row.snoozed_until = snoozed_until
 
 
+_CARDS_OF = select(*_CARD_COLUMNS).where(
+    CardState.user_id == bindparam("uid"),
+    CardState.item_id.in_(bindparam("items", expanding=True)),
+)
+
+
+def cards_of(db: Session, user_id: int, item_ids: Sequence[str]) -> dict[str, CardSnapshot]:
+    """The learner's cards of these items (items never seen are absent)."""
+    rows = db.execute(_CARDS_OF, {"uid": user_id, "items": list(item_ids)})
+    return {
+        item: CardSnapshot(
+            item,
+            state,
+            step,
+            stability,
+            difficulty,
+            _utc(due),
+            _utc(last),
+            _utc(first),
+            reps,
+            lapses,
+            streak,
+        )
+        for item, state, step, stability, difficulty, due, last, first, reps, lapses, streak in rows
+    }
+
+
 def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
     row = db.execute(_CARD, {"uid": user_id, "item": item_id}).first()
     if row is None:
@@ -641,6 +668,24 @@ def claim_reveal(
     # On the connection: through the ORM session an UPDATE takes its bulk-update path, which
     # costs more than the statement.
     return bool(db.connection().execute(stmt, params).rowcount)
+
+
+_REVEAL_TELEGRAM_RETURNING = _REVEAL_TELEGRAM.returning(*_SESSION_STATE.selected_columns)
+
+
+def claim_reveal_state(
+    db: Session, session_id: int, position: int, telegram_id: int
+) -> tuple[bool, SessionState | None]:
+    """``claim_reveal`` for the Telegram user ``telegram_id``, and the session as it is after
+    (read by the same statement where the database can return rows from an UPDATE)."""
+    conn = db.connection()
+    if not conn.dialect.update_returning:
+        if not claim_reveal(db, session_id, position, None, telegram_id):
+            return False, None
+        return True, session_state(db, session_id)
+    params = {"sid": session_id, "pos": position, "tid": telegram_id}
+    row = conn.execute(_REVEAL_TELEGRAM_RETURNING, params).first()
+    return (False, None) if row is None else (True, SessionState(*row))
 
 
 def get_session(db: Session, session_id: int, *, lock: bool = False) -> StudySession | None:

@@ -492,9 +492,14 @@ class StudyService:
             return self._current(db, session_id)
 
     def _current(
-        self, db: Session, session_id: int, state: repo.SessionState | None = None
+        self,
+        db: Session,
+        session_id: int,
+        state: repo.SessionState | None = None,
+        known: Mapping[str, CardSnapshot | None] | None = None,
     ) -> Current | None:
-        """``current`` inside a transaction (``state``: the session, when already read)."""
+        """``current`` inside a transaction (``state``: the session, when already read;
+        ``known``: cards already read, by item id, None for an item never seen)."""
         row = state or repo.session_state(db, session_id)
         if row is None or row.status != "active":
             return None
@@ -509,7 +514,11 @@ class StudyService:
             return None
         item = self.catalog.get(queue[position])
         assert item is not None
-        lapses = repo.card_lapses(db, row.user_id, item.id)
+        if known is not None and item.id in known:
+            card = known[item.id]
+            lapses = None if card is None else card.lapses
+        else:
+            lapses = repo.card_lapses(db, row.user_id, item.id)
         return Current(
             session_id,
             position,
@@ -555,8 +564,9 @@ class StudyService:
         """``reveal`` for the Telegram user ``telegram_id``, and the item whose answer is
         shown, in one transaction: ("", item) or (refusal reason, None)."""
         with self.sessions.begin() as db:
-            if repo.claim_reveal(db, session_id, position, None, telegram_id):
-                return "", self._current(db, session_id)
+            claimed, state = repo.claim_reveal_state(db, session_id, position, telegram_id)
+            if claimed:
+                return "", self._current(db, session_id, state)
             row = repo.answer_state(db, session_id)
             return self._check(row, position, None, telegram_id) or "revealed", None
 
@@ -618,7 +628,10 @@ class StudyService:
                     seconds = round(min((now - row.shown_at).total_seconds(), 3600.0), 1)
                 queue = row.queue.split(",")
                 item_id = queue[position]
-                card = repo.card_for(db, row.user_id, item_id)
+                # The rated card, and the next item's (for its leech hint), in one query.
+                wanted = queue[position : position + 2] if then_next else [item_id]
+                cards = repo.cards_of(db, row.user_id, wanted)
+                card = cards.get(item_id)
                 updated, interval = grade(self.scheduler, card, item_id, rating, now)
                 updated, interval = self._limit_due(
                     row.exam_date, row.kind, card, updated, interval, now, tz
@@ -647,7 +660,9 @@ class StudyService:
                 if not then_next or done:
                     return answered, None
                 moved = row._replace(position=position + 1, queue=",".join(queue))
-                return answered, self._current(db, session_id, moved)
+                known: dict[str, CardSnapshot | None] = {i: cards.get(i) for i in wanted}
+                known[item_id] = updated
+                return answered, self._current(db, session_id, moved, known)
         except IntegrityError:
             return Answered(False, "duplicate"), None
 

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import AiohttpRequest, _client_timeout
+from bot.http import AiohttpRequest, _client_timeout, env_proxy
 
 TOKEN = "123456:AAHttpTestTokenForTestsOnly_0123456789"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, every byte value, 10 kB
@@ -315,3 +315,18 @@ def test_timeout_mapping() -> None:
     assert (unbounded.total, unbounded.sock_read) == (None, None)
     with pytest.raises(ValueError, match="at least 1"):
         AiohttpRequest(connection_pool_size=0)
+
+
+def test_the_proxy_comes_from_the_environment_as_httpx_would_take_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    api = "https://api.telegram.org/bot"
+    assert env_proxy(api) is None
+    monkeypatch.setenv("ALL_PROXY", "http://all.example:3128")
+    assert env_proxy(api) == "http://all.example:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:8080")
+    assert env_proxy(api) == "http://proxy.example:8080"
+    monkeypatch.setenv("NO_PROXY", "api.telegram.org")
+    assert env_proxy(api) is None

@@ -161,3 +161,40 @@ def test_someone_elses_session_is_refused(service: StudyService) -> None:
     assert service.answer(s.session_id, 0, 3, NOW, user_id=intruder).reason == "foreign"
     assert service.skip(s.session_id, 0, NOW, intruder) == "foreign"
     assert service.answer(s.session_id, 0, 3, NOW, user_id=owner).recorded
+
+
+def test_presses_by_telegram_id_reveal_rate_and_return_the_next_item(
+    service: StudyService, sessions: sessionmaker[Session]
+) -> None:
+    """reveal_current and answer_next (the bot's two presses): one transaction each, the
+    owner checked by Telegram id, the next item (and a 1's retry) returned with the rating."""
+    ann, bob = 5_000_000_001, 5_000_000_002
+    owner = service.telegram_user(ann, "Ann", NOW)
+    service.telegram_user(bob, "Bob", NOW)
+    s = service.start_session(owner, 2, NOW, UTC, item_type="quiz", chat_id=ann)
+    first = service.current(s.session_id)
+    assert first is not None
+    assert service.answer_next(s.session_id, 0, 3, NOW, ann, UTC)[0].reason == "hidden"
+    assert service.reveal_current(s.session_id, 0, bob) == ("foreign", None)
+    assert service.reveal_current(s.session_id, 1, ann) == ("stale", None)
+    refusal, shown = service.reveal_current(s.session_id, 0, ann)
+    assert refusal == "" and shown == first
+    assert service.reveal_current(s.session_id, 0, ann) == ("revealed", None)
+    assert service.answer_next(s.session_id, 0, 3, NOW, bob, UTC)[0].reason == "foreign"
+    answered, after = service.answer_next(s.session_id, 0, 1, NOW, ann, UTC)
+    assert answered.recorded and answered.retry_added
+    assert service.answer_next(s.session_id, 0, 1, NOW, ann, UTC)[0].reason == "duplicate"
+    assert after is not None and after == service.current(s.session_id)
+    assert (after.position, after.number, after.total, after.retry) == (1, 2, 3, False)
+    # The second item, then the retry of the first: the next item is the rated one's twin.
+    service.reveal_current(s.session_id, 1, ann)
+    _answered, retry = service.answer_next(s.session_id, 1, 3, NOW, ann, UTC)
+    assert retry is not None and retry.retry and retry.item == first.item
+    assert retry == service.current(s.session_id)
+    service.reveal_current(s.session_id, 2, ann)
+    last, none = service.answer_next(s.session_id, 2, 3, NOW, ann, UTC)
+    assert last.recorded and none is None and service.current(s.session_id) is None
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Review)) == 3
+        row = db.get(StudySession, s.session_id)
+        assert row is not None and row.status == "finished" and row.position == 3
