@@ -9,15 +9,11 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
-
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.table import Table
 
 from bot import account
 from bot.config import ConfigError, Settings, Webhook, load_settings
@@ -36,6 +32,11 @@ from bot.render import to_terminal_markdown
 from bot.services import MAX_SESSION_ITEMS, Scheduling, StudyService
 from bot.srs import GRADE_LABELS, Grade
 
+# rich (console, markdown with pygments, table) is imported by the terminal commands that print
+# with it: `studybot bot` never does, and its start-up is timed (bench/run.py, "startup").
+if TYPE_CHECKING:
+    from rich.console import Console
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,10 +52,19 @@ class Env:
     """What a command needs from outside: settings, clock, streams."""
 
     settings: Settings
-    out: Console
     stdin: TextIO
     clock: Callable[[], datetime]
     tz: tzinfo
+    console: Console | None = field(default=None, repr=False)
+
+    @property
+    def out(self) -> Console:
+        """The terminal output, made on first use (``console``, when one was given)."""
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(highlight=False)
+        return self.console
 
 
 def _now() -> datetime:
@@ -118,6 +128,8 @@ def _read(env: Env, prompt: str) -> str | None:
 
 
 def _show_item_header(env: Env, number: int, total: int, item: Item, retry: bool) -> None:
+    from rich.markdown import Markdown
+
     again = " · once more" if retry else ""
     env.out.rule(
         f"{number}/{total} · {item.type} · {item.category} · difficulty {item.difficulty}/5{again}"
@@ -126,6 +138,8 @@ def _show_item_header(env: Env, number: int, total: int, item: Item, retry: bool
 
 
 def _show_answer(env: Env, item: Item) -> None:
+    from rich.markdown import Markdown
+
     env.out.print(Markdown("## Answer\n\n" + to_terminal_markdown(item.answer)))
     if item.followups:
         follow = "\n".join(f"- {to_terminal_markdown(f)}" for f in item.followups)
@@ -269,6 +283,8 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
             "Leeches (keep slipping): "
             + ", ".join(f"{i.id} {i.title} ({n}×)" for i, n in progress.leeches)
         )
+    from rich.table import Table
+
     if st.recent:
         table = Table(title="Last sessions", show_edge=False)
         for col in ("started", "rated", "no idea", "partial", "got it"):
@@ -348,6 +364,8 @@ def cmd_check_content(env: Env, args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {', '.join(map(str, dirs))}", file=sys.stderr)
         return 1
+    from rich.table import Table
+
     table = Table(title=f"{len(items)} items", show_edge=False)
     table.add_column("category")
     for t in ITEM_TYPES:
@@ -510,7 +528,6 @@ def main(
     )
     env = Env(
         settings=settings,
-        out=Console(highlight=False),
         stdin=stdin or sys.stdin,
         clock=clock,
         tz=tz or _local_tz(),
