@@ -9,7 +9,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
@@ -119,6 +119,11 @@ class Block:
     html: str
     sep: str = "\n\n"
     plain: str = ""  # the text without markup, used to split a block that is too long alone
+
+    @cached_property
+    def size(self) -> int:
+        """``html_length(self.html)``, measured once (blocks of items are cached)."""
+        return html_length(self.html)
 
 
 def _protect_inline_math(text: str) -> tuple[str, list[str]]:
@@ -324,10 +329,9 @@ def pack(blocks: Sequence[Block], limit: int, first_prefix: str = "") -> list[st
     # Lengths add up: every block is self-contained (no tag or entity spans two of them).
     size = html_length(current)
     for block in blocks:
-        block_size = html_length(block.html)
-        parts = [block] if block_size <= limit - 1 else _split_long_block(block, limit)
+        parts = [block] if block.size <= limit - 1 else _split_long_block(block, limit)
         for part in parts:
-            part_size = block_size if part is block else html_length(part.html)
+            part_size = part.size
             joined = size + _u16(part.sep) + part_size if current else part_size
             if joined <= limit:
                 current = f"{current}{part.sep}{part.html}" if current else part.html

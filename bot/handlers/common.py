@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ParamSpec, TypeVar
@@ -42,8 +44,24 @@ class Deps:
     stats_asked: dict[int, float] = field(default_factory=dict)
     zones: dict[int, tzinfo] = field(default_factory=dict)  # chats seen active, with their zone
 
+    _db_threads: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking work (database, drawing) in a worker thread, off the event loop."""
+        """Run database work in the database thread(s), off the event loop.
+
+        SQLite takes one writer at a time, and a writer that finds the database locked sleeps
+        (1, 2, 5, 10 ms...) before it tries again: transactions from several threads of one
+        process mostly wait on each other that way. So with SQLite the bot's database work
+        runs in one thread, one transaction after the other; PostgreSQL gets four.
+        """
+        if self._db_threads is None:
+            sqlite = self.settings.database_url.startswith("sqlite")
+            self._db_threads = ThreadPoolExecutor(1 if sqlite else 4, thread_name_prefix="db")
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
+
+    async def draw(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run slow work that is not the database's (drawing) in a worker thread."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def tz(self, chat_id: int) -> tzinfo:
@@ -118,7 +136,7 @@ async def send_formula(
         photo = file_id
     else:
         try:
-            png = await d.run(formula_png, formula.latex, formula.boxed)
+            png = await d.draw(formula_png, formula.latex, formula.boxed)
         except FormulaError:
             await send_text(bot, chat_id, f"<code>{escape(formula.text)}</code>", markup)
             return

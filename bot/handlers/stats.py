@@ -82,7 +82,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     st = await d.run(d.service.stats, user_id, d.clock(), d.tz(chat.id))
     progress = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
     await message.reply_text(format_stats(st) + "\n\n" + format_progress(progress))
-    png = await d.run(stats_chart_png, st)
+    png = await d.draw(stats_chart_png, st)
     await context.bot.send_photo(
         chat.id, photo=png, caption="Reviews per day · due in the next 14 days · mastery"
     )
