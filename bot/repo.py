@@ -151,6 +151,12 @@ _CANCEL_IN_CHAT = _CANCEL.where(StudySession.chat_id == bindparam("cid"))
 _CANCEL_NO_CHAT = _CANCEL.where(StudySession.chat_id.is_(None))
 
 
+# The statements of every press and every push run on the session's connection rather than
+# through Session.execute: as plain Core statements their rows skip the ORM's result machinery,
+# which cost more than the queries (they change nothing the session holds, so nothing needs
+# flushing first).
+
+
 def _utc(value: Any) -> Any:
     """A time read past its column type: SQLite's stored text or PostgreSQL's aware datetime."""
     if isinstance(value, str):
@@ -167,7 +173,7 @@ def cards_for(
 ) -> dict[str, CardSnapshot]:
     """The learner's cards; ``suspended`` comes from their item marks (read unless given)."""
     off = suspended_ids(db, user_id) if suspended is None else suspended
-    rows = db.execute(_CARDS, {"uid": user_id})
+    rows = db.connection().execute(_CARDS, {"uid": user_id})
     return {
         item_id: CardSnapshot(
             item_id,
@@ -226,7 +232,7 @@ def cards_of_many(
     out: dict[int, dict[str, CardSnapshot]] = {uid: {} for uid in user_ids}
     if not user_ids:
         return out
-    rows = db.execute(_CARDS_OF_MANY, {"uids": list(user_ids)}).all()
+    rows = db.connection().execute(_CARDS_OF_MANY, {"uids": list(user_ids)}).all()
     if not rows:
         return out
     parse = datetime.fromisoformat
@@ -273,7 +279,7 @@ def marks_of_many(
     out: dict[int, tuple[set[str], set[str]]] = {uid: (set(), set()) for uid in user_ids}
     if not user_ids:
         return out
-    for user_id, item_id, off, snoozed_until in db.execute(
+    for user_id, item_id, off, snoozed_until in db.connection().execute(
         _MARKS_OF_MANY, {"uids": list(user_ids)}
     ):
         suspended, hidden = out[user_id]
@@ -290,7 +296,7 @@ def users_by_telegram_ids(
     """Telegram id -> (id, exam date, last nudge) of the known ones, in one query."""
     if not telegram_ids:
         return {}
-    rows = db.execute(_USERS_BY_TELEGRAM, {"tids": list(telegram_ids)})
+    rows = db.connection().execute(_USERS_BY_TELEGRAM, {"tids": list(telegram_ids)})
     return {tid: (uid, exam, nudged) for tid, uid, exam, nudged in rows if tid is not None}
 
 
@@ -298,7 +304,7 @@ def last_reviews(db: Session, user_ids: Collection[int]) -> dict[int, datetime]:
     """Learner -> the time of their last review (learners who never reviewed are absent)."""
     if not user_ids:
         return {}
-    rows = db.execute(_LAST_REVIEWS, {"uids": list(user_ids)})
+    rows = db.connection().execute(_LAST_REVIEWS, {"uids": list(user_ids)})
     return {uid: at for uid, at in rows if uid is not None and at is not None}
 
 
@@ -311,7 +317,7 @@ def item_marks(db: Session, user_id: int, now: datetime) -> tuple[set[str], set[
     """(suspended, hidden) of ``suspended_ids`` and ``hidden_ids``, in one query."""
     suspended: set[str] = set()
     hidden: set[str] = set()
-    for item_id, off, snoozed_until in db.execute(_MARKS, {"uid": user_id}):
+    for item_id, off, snoozed_until in db.connection().execute(_MARKS, {"uid": user_id}):
         if off:
             suspended.add(item_id)
         if off or (snoozed_until is not None and snoozed_until > now):
@@ -354,7 +360,7 @@ _CARDS_OF = select(*_CARD_COLUMNS).where(
 
 def cards_of(db: Session, user_id: int, item_ids: Sequence[str]) -> dict[str, CardSnapshot]:
     """The learner's cards of these items (items never seen are absent)."""
-    rows = db.execute(_CARDS_OF, {"uid": user_id, "items": list(item_ids)})
+    rows = db.connection().execute(_CARDS_OF, {"uid": user_id, "items": list(item_ids)})
     return {
         item: CardSnapshot(
             item,
@@ -374,7 +380,7 @@ def cards_of(db: Session, user_id: int, item_ids: Sequence[str]) -> dict[str, Ca
 
 
 def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
-    row = db.execute(_CARD, {"uid": user_id, "item": item_id}).first()
+    row = db.connection().execute(_CARD, {"uid": user_id, "item": item_id}).first()
     if row is None:
         return None
     item, state, step, stability, difficulty, due, last, first, reps, lapses, streak = row
@@ -537,7 +543,7 @@ def set_nudged(db: Session, user_ids: Sequence[int], now: datetime) -> None:
 
 def telegram_user_name(db: Session, telegram_id: int) -> tuple[int, str] | None:
     """(id, first name) of a Telegram user, without loading the user."""
-    row = db.execute(_TELEGRAM_USER, {"tid": telegram_id}).first()
+    row = db.connection().execute(_TELEGRAM_USER, {"tid": telegram_id}).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -560,7 +566,7 @@ class SessionState(NamedTuple):
 
 def session_state(db: Session, session_id: int) -> SessionState | None:
     """What ``StudyService.current`` reads of a session (or None), without loading it."""
-    row = db.execute(_SESSION_STATE, {"sid": session_id}).first()
+    row = db.connection().execute(_SESSION_STATE, {"sid": session_id}).first()
     return None if row is None else SessionState(*row)
 
 
@@ -568,7 +574,7 @@ def answer_state(db: Session, session_id: int, *, lock: bool = False) -> Session
     """What a rating reads of a session and its learner, in one query (the session's row
     locked on PostgreSQL with ``lock``)."""
     stmt = _ANSWER_STATE_LOCKED if lock else _ANSWER_STATE
-    row = db.execute(stmt, {"sid": session_id}).first()
+    row = db.connection().execute(stmt, {"sid": session_id}).first()
     if row is None:
         return None
     state = SessionState(*row)
@@ -648,7 +654,7 @@ def move_session(db: Session, session_id: int, position: int) -> None:
 
 def card_lapses(db: Session, user_id: int, item_id: str) -> int | None:
     """How often the learner forgot this item (None: never seen)."""
-    lapses: int | None = db.scalar(_LAPSES, {"uid": user_id, "item": item_id})
+    lapses: int | None = db.connection().scalar(_LAPSES, {"uid": user_id, "item": item_id})
     return lapses
 
 
