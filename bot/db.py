@@ -3,8 +3,9 @@
 Alembic (with Mako and every SQL dialect it supports) costs a good share of the bot's start-up
 to import, and on every start but the first there is nothing for it to do. So ``migrate`` first
 reads the database's revision and compares it with the newest revision of the migration files,
-found by reading those files as text; Alembic is imported and run only when they differ (an
-empty database, an older schema) or when the files do not say plainly which one is the newest.
+found by reading those files as text. An empty database gets the models' tables, stamped with
+that revision; Alembic is imported and run only for an older schema, or when the files do not
+say plainly which revision is the newest.
 """
 
 from __future__ import annotations
@@ -163,6 +164,12 @@ def _mako_without_pygments() -> Iterator[None]:
 
 
 def _upgrade(engine: Engine) -> None:
+    head = head_revision()
+    with engine.begin() as connection:
+        _lock_for_migration(connection)
+        if head is not None and not inspect(connection).get_table_names():
+            _create_at_head(connection, head)
+            return
     # Imported here: only a database that needs a migration pays for Alembic.
     with _mako_without_pygments():
         from alembic import command
@@ -174,6 +181,25 @@ def _upgrade(engine: Engine) -> None:
         _lock_for_migration(connection)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def _create_at_head(connection: Connection, head: str) -> None:
+    """An empty database: the models' tables, stamped with the newest revision.
+
+    Alembic's own advice for a new database ("create_all, then stamp head"), without importing
+    Alembic for it: the version table is made as Alembic makes it. tests/test_db_startup.py
+    checks that this schema is the one the migrations build.
+    """
+    from bot.models import Base
+
+    Base.metadata.create_all(connection)
+    connection.execute(
+        text(
+            f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+            f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    connection.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": head})
 
 
 def _lock_for_migration(connection: Connection) -> None:
