@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,10 @@ from bot.jobs import FloodLimiter, restore_jobs
 from bot.services import Scheduling, StudyService
 
 logger = logging.getLogger(__name__)
+# A pause between two getUpdates calls: while people are busy, each call then brings the updates
+# of those 10 ms together instead of one or two (each call and its parsing cost about as much as
+# an answer); an idle bot waits in its long poll as before.
+POLL_INTERVAL = 0.01
 REDACTED = "<token>"
 
 
@@ -120,9 +125,16 @@ def run_bot(settings: Settings, webhook: Webhook | None = None) -> int:
     install_redaction(settings.token)
     if webhook is not None:
         install_redaction(webhook.secret)
+    # Garbage collection: a push allocates over a million short-lived objects (130 cards per
+    # learner), and with the default thresholds the collector ran 30 full passes over everything
+    # the bot holds (10,000 daily jobs among it) during a push to 10,000 chats: 14% of its CPU.
+    # These objects are freed by reference counting; a larger first generation and rarer older
+    # passes leave the collector 3% (bench/run.py). What lives for the whole run is moved out of
+    # its way once the daily jobs exist (gc.freeze in jobs.restore_jobs).
+    gc.set_threshold(10_000, 50, 100)
     app = build_application(settings, make_deps(settings))
     if webhook is None:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=POLL_INTERVAL)
     else:
         logger.info(
             "webhook mode: listening on %s:%s/%s", webhook.listen, webhook.port, webhook.path

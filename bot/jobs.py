@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 from collections import deque
@@ -142,6 +143,9 @@ async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             if chat.chat_id not in jobs:
                 schedule_chat(job_queue, chat)
         await asyncio.sleep(0)
+    # The modules, the catalog and the daily jobs live as long as the process: the collector
+    # need not look at them again (see app.run_bot).
+    gc.freeze()
 
 
 async def push_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -290,6 +290,15 @@ def marks_of_many(
     return out
 
 
+_USER_PLAN = select(User.exam_date, User.nudged_at).where(User.id == bindparam("uid"))
+
+
+def user_plan(db: Session, user_id: int) -> tuple[date | None, datetime | None]:
+    """(interview date, last nudge) of a learner; (None, None) for an unknown one."""
+    row = db.connection().execute(_USER_PLAN, {"uid": user_id}).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
 def users_by_telegram_ids(
     db: Session, telegram_ids: Collection[int]
 ) -> dict[int, tuple[int, date | None, datetime | None]]:

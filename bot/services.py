@@ -252,14 +252,10 @@ class StudyService:
         """
         _refresh(self.catalog)
         with self.sessions.begin() as db:
-            user = db.get(User, user_id)
+            exam_date, nudged_at = repo.user_plan(db, user_id)
             marks = repo.item_marks(db, user_id, now)
             learner = Learner(
-                user_id,
-                user.exam_date if user is not None else None,
-                user.nudged_at if user is not None else None,
-                repo.cards_for(db, user_id, marks[0]),
-                marks[1],
+                user_id, exam_date, nudged_at, repo.cards_for(db, user_id, marks[0]), marks[1]
             )
             selection, notice = self._choose(
                 learner, n, now, tz, item_type=item_type, explicit=explicit, category=category
@@ -269,8 +265,7 @@ class StudyService:
             repo.cancel_active_sessions(db, user_id, chat_id, now)
             if not selection.item_ids:
                 return Started(0, 0, notice, selection)
-            row = repo.add_session(
-                db,
+            values = repo.session_values(
                 user_id=user_id,
                 chat_id=chat_id,
                 kind=kind,
@@ -279,7 +274,8 @@ class StudyService:
                 notice=notice,
                 now=now,
             )
-            return Started(row.id, len(selection.item_ids), notice, selection)
+            (session_id,) = repo.add_sessions(db, [values])
+            return Started(session_id, len(selection.item_ids), notice, selection)
 
     def _choose(
         self,

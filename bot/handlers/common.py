@@ -107,8 +107,13 @@ async def answer_query(
 ) -> None:
     """Answer a button press; a press delivered twice can only be answered once, so a second
     answer's "query is too old" is expected and ignored."""
-    try:
-        await query.answer(text, show_alert=show_alert)
+    kwargs: dict[str, Any] = {"callback_query_id": query.id}
+    if text:
+        kwargs["text"] = text
+    if show_alert:
+        kwargs["show_alert"] = True
+    try:  # as query.answer() would send it (see send_text for why not through it)
+        await query.get_bot().do_api_request("answerCallbackQuery", api_kwargs=kwargs)
     except BadRequest as exc:
         if (
             "query is too old" not in exc.message.lower()
@@ -161,7 +166,7 @@ async def send_formula(
 # request. PTB suggests the named method whenever one exists; here that is on purpose.
 warnings.filterwarnings(
     "ignore",
-    message=r"Please use 'Bot\.(sendMessage|sendPhoto|editMessageText|editMessageReplyMarkup)'",
+    message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request",
     category=PTBUserWarning,
 )
 # What the bot's Defaults add to a named call; do_api_request does not apply them.
