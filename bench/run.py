@@ -180,6 +180,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+def machine_speed() -> float:
+    """CPU seconds of a fixed pure-Python loop in this thread (best of three).
+
+    A shared virtual machine runs at different speeds from one hour to the next (this one by up
+    to 1.8x); the loop's time, taken before and after the runs, says how fast the machine was
+    while the figures were measured (0.31 s on the machine of the README's table at its fastest).
+    """
+    best = math.inf
+    for _ in range(3):
+        started = time.thread_time()
+        sum(i * i for i in range(5_000_000))
+        best = min(best, time.thread_time() - started)
+    return round(best, 3)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     ordered = sorted(values)
@@ -1230,6 +1245,7 @@ async def main_async(
     work = Path(tempfile.mkdtemp(prefix="studybot-bench-"))
     ctx = Context(sizes, work, now)
     info = machine()
+    speed_before = machine_speed()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}", flush=True)
     try:
         catalog = load_catalog([REPO_CONTENT_DIR])
@@ -1295,6 +1311,7 @@ async def main_async(
         measured.get(key) or Figure(key, key, None, "", None, "not measured: its run failed")
         for key in FIGURES
     ]
+    info["reference_loop_s"] = [speed_before, machine_speed()]  # before and after the runs
     result = {
         "machine": info,
         "quick": quick,
@@ -1310,7 +1327,9 @@ async def main_async(
     print()
     print(
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB, "
-        f"Python {info['python']}, SQLite {info['sqlite']}, {info['date']}"
+        f"Python {info['python']}, SQLite {info['sqlite']}, {info['date']}; reference loop "
+        f"{info['reference_loop_s'][0]} s before the runs, {info['reference_loop_s'][1]} s after "
+        "(see machine_speed)"
     )
     for note in ctx.notes:
         print("note:", note)
