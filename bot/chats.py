@@ -512,41 +512,11 @@ class ChatService:
             )
 
     def plan_private_push(self, chat: ChatSettings, now: datetime) -> PushPlan:
-        """Open today's session for a private chat (never past the new-item cap)."""
-        user_id = self.study.telegram_user(chat.chat_id, "", now)
-        started = self.study.start_session(
-            user_id,
-            chat.daily_size,
-            now,
-            chat.tz,
-            chat_id=chat.chat_id,
-            kind="push",
-            explicit=False,
-        )
-        if started.session_id and started.selection.due:
-            self._maybe_nudge(user_id, started.session_id, now)
-        return _push_plan(started)
-
-    def _maybe_nudge(self, user_id: int, session_id: int, now: datetime) -> None:
-        """Items are due and the learner has not studied for two days: one short nudge, and
-        not another until they have studied again."""
-        with self.sessions.begin() as db:
-            last = db.scalar(select(func.max(Review.reviewed_at)).where(Review.user_id == user_id))
-            user = db.get(User, user_id)
-            if last is None or user is None:
-                return
-            if now - last < NUDGE_AFTER:
-                return
-            if user.nudged_at is not None and user.nudged_at >= last:
-                return  # nudged already since they last studied: never two in a row
-            session = repo.get_session(db, session_id)
-            assert session is not None
-            days = (now - last).days
-            session.notice = (
-                f"It's been {days} days since your last review. Five minutes "
-                f"now keeps what you learned.\n{session.notice}"
-            )
-            user.nudged_at = now
+        """Open today's session for one private chat (never past the new-item cap): what
+        ``plan_pushes`` does for a batch, for a chat whose batch could not be planned."""
+        request = DailyRequest(chat.chat_id, chat.daily_size, chat.tz)
+        daily = self.study.start_daily_sessions([request], now, NUDGE_AFTER)[chat.chat_id]
+        return _push_plan(daily.started, daily.first)
 
     # Groups ------------------------------------------------------------------------------
 

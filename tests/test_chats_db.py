@@ -269,21 +269,25 @@ def test_daily_sessions_nudge_once_after_two_days_away(
     )
 
 
-def test_a_batch_that_fails_to_plan_is_planned_chat_by_chat(
+def test_a_batch_that_fails_to_plan_is_planned_chat_by_chat_and_one_failure_stops_no_other(
     chats: ChatService, service: StudyService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for tid in (ANN, BOB):
         chats.ensure(tid, "private", "", NOW)
         chats.update(tid, subscribed=True, schedule_from=NOW - timedelta(days=1))
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("the batch broke")
+    planning = service.start_daily_sessions
 
-    monkeypatch.setattr(service, "start_daily_sessions", broken)
+    def broken_for_bob(requests: list[DailyRequest], *args: Any) -> Any:
+        if any(r.chat_id == BOB for r in requests):  # one chat whose planning fails
+            raise RuntimeError("Bob's cards are unreadable")
+        return planning(requests, *args)
+
+    monkeypatch.setattr(service, "start_daily_sessions", broken_for_bob)
     when = NOW.replace(hour=10, minute=0)
     planned, skipped = chats.plan_pushes([ANN, BOB], when)
     assert skipped == {}
-    assert [p.chat.chat_id for p in planned] == [ANN, BOB]
-    for p in planned:
-        assert not p.error and p.plan is not None and p.plan.size and p.plan.first is None
-        assert service.current(p.plan.session_id) is not None
+    ann, bob = planned
+    assert ann.chat.chat_id == ANN and not ann.error and ann.plan is not None
+    assert ann.plan.size and ann.plan.first == service.current(ann.plan.session_id)
+    assert bob.chat.chat_id == BOB and "unreadable" in bob.error and bob.plan is None
