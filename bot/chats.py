@@ -641,7 +641,7 @@ class ChatService:
                     if existing is None:
                         card = repo.card_for(db, user_id, item.id)
                         updated, interval = grade(self.study.scheduler, card, item.id, rating, now)
-                        review = repo.add_review(
+                        review_id = repo.insert_review(
                             db,
                             user_id=user_id,
                             item_id=item.id,
@@ -653,12 +653,12 @@ class ChatService:
                             seconds=None,
                             interval_days=interval,
                         )
-                        repo.save_card(db, user_id, updated)
+                        repo.write_card(db, user_id, updated, new=card is None)
                         db.add(
                             GroupRating(
                                 post_id=post_id,
                                 user_id=user_id,
-                                review_id=review.id,
+                                review_id=review_id,
                                 rating=int(rating),
                                 rated_at=now,
                             )

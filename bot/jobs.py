@@ -228,7 +228,7 @@ def _plan(d: Deps, chat_ids: Sequence[int], now: datetime) -> tuple[list[_Push],
         push = _Push(p)
         if p.plan is not None and p.plan.size:
             try:
-                push.current = p.plan.first or d.service.current(p.plan.session_id)
+                push.current = p.plan.first
                 if push.current is not None:
                     push.parts = question_parts(push.current)
             except Exception:  # sent the slow way, and recorded, by _deliver

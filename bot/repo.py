@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, cast
 
@@ -41,23 +41,6 @@ def add_user(
     return user
 
 
-def snapshot(row: CardState, suspended: bool = False) -> CardSnapshot:
-    return CardSnapshot(
-        item_id=row.item_id,
-        state=row.state,
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        due=row.due,
-        last_review=row.last_review,
-        first_seen=row.first_seen,
-        reps=row.reps,
-        lapses=row.lapses,
-        streak=row.streak,
-        suspended=suspended,
-    )
-
-
 # Every session reads all of a learner's cards (130 rows, three times each): plain columns, and
 # the times as stored, turned into datetimes by _utc, cost a third of loading ORM objects.
 _CARD_COLUMNS = (
@@ -75,7 +58,6 @@ _CARD_COLUMNS = (
 )
 # The statements of every interaction and every push are built once: building one costs about
 # as much as running it.
-_CARDS = select(*_CARD_COLUMNS).where(CardState.user_id == bindparam("uid"))
 _MARKS = select(ItemMark.item_id, ItemMark.suspended, ItemMark.snoozed_until).where(
     ItemMark.user_id == bindparam("uid")
 )
@@ -108,9 +90,6 @@ _ANSWER_STATE = (
     .where(StudySession.id == bindparam("sid"))
 )
 _ANSWER_STATE_LOCKED = _ANSWER_STATE.with_for_update(of=StudySession)
-_CARD = select(*_CARD_COLUMNS).where(
-    CardState.user_id == bindparam("uid"), CardState.item_id == bindparam("item")
-)
 _LAPSES = select(CardState.lapses).where(
     CardState.user_id == bindparam("uid"), CardState.item_id == bindparam("item")
 )
@@ -168,41 +147,31 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def _card(row: Sequence[Any], suspended: bool = False) -> CardSnapshot:
+    """A CardSnapshot from the columns of ``_CARD_COLUMNS``."""
+    item, state, step, stability, difficulty, due, last, first, reps, lapses, streak = row
+    return CardSnapshot(
+        item,
+        state,
+        step,
+        stability,
+        difficulty,
+        _utc(due),
+        _utc(last),
+        _utc(first),
+        reps,
+        lapses,
+        streak,
+        suspended,
+    )
+
+
 def cards_for(
     db: Session, user_id: int, suspended: set[str] | None = None
 ) -> dict[str, CardSnapshot]:
     """The learner's cards; ``suspended`` comes from their item marks (read unless given)."""
     off = suspended_ids(db, user_id) if suspended is None else suspended
-    rows = db.connection().execute(_CARDS, {"uid": user_id})
-    return {
-        item_id: CardSnapshot(
-            item_id,
-            state,
-            step,
-            stability,
-            difficulty,
-            _utc(due),
-            _utc(last_review),
-            _utc(first_seen),
-            reps,
-            lapses,
-            streak,
-            suspended=item_id in off,
-        )
-        for (
-            item_id,
-            state,
-            step,
-            stability,
-            difficulty,
-            due,
-            last_review,
-            first_seen,
-            reps,
-            lapses,
-            streak,
-        ) in rows
-    }
+    return cards_of_many(db, [user_id], {user_id: off})[user_id]
 
 
 _CARDS_OF_MANY = select(CardState.user_id, *_CARD_COLUMNS).where(
@@ -254,21 +223,9 @@ def cards_of_many(
                 item_id in suspended.get(uid, no_marks),
             )
         return out
-    for uid, item_id, state, step, stab, diff, due, last, first, reps, lapses, streak in rows:
-        out[uid][item_id] = CardSnapshot(
-            item_id,
-            state,
-            step,
-            stab,
-            diff,
-            _utc(due),
-            _utc(last),
-            _utc(first),
-            reps,
-            lapses,
-            streak,
-            item_id in suspended.get(uid, no_marks),
-        )
+    for row in rows:
+        uid, item_id = row[0], row[1]
+        out[uid][item_id] = _card(row[1:], item_id in suspended.get(uid, no_marks))
     return out
 
 
@@ -334,14 +291,6 @@ def item_marks(db: Session, user_id: int, now: datetime) -> tuple[set[str], set[
     return suspended, hidden
 
 
-def hidden_ids(db: Session, user_id: int, now: datetime) -> set[str]:
-    """Items not to offer now: suspended, or skipped until later."""
-    stmt = select(ItemMark.item_id).where(
-        ItemMark.user_id == user_id, ItemMark.suspended.is_(True) | (ItemMark.snoozed_until > now)
-    )
-    return set(db.scalars(stmt))
-
-
 def mark(
     db: Session,
     user_id: int,
@@ -370,42 +319,11 @@ _CARDS_OF = select(*_CARD_COLUMNS).where(
 def cards_of(db: Session, user_id: int, item_ids: Sequence[str]) -> dict[str, CardSnapshot]:
     """The learner's cards of these items (items never seen are absent)."""
     rows = db.connection().execute(_CARDS_OF, {"uid": user_id, "items": list(item_ids)})
-    return {
-        item: CardSnapshot(
-            item,
-            state,
-            step,
-            stability,
-            difficulty,
-            _utc(due),
-            _utc(last),
-            _utc(first),
-            reps,
-            lapses,
-            streak,
-        )
-        for item, state, step, stability, difficulty, due, last, first, reps, lapses, streak in rows
-    }
+    return {row[0]: _card(row) for row in rows}
 
 
 def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
-    row = db.connection().execute(_CARD, {"uid": user_id, "item": item_id}).first()
-    if row is None:
-        return None
-    item, state, step, stability, difficulty, due, last, first, reps, lapses, streak = row
-    return CardSnapshot(
-        item,
-        state,
-        step,
-        stability,
-        difficulty,
-        _utc(due),
-        _utc(last),
-        _utc(first),
-        reps,
-        lapses,
-        streak,
-    )
+    return cards_of(db, user_id, [item_id]).get(item_id)
 
 
 _CARDS_TABLE = cast(Table, CardState.__table__)
@@ -433,7 +351,8 @@ _INSERT_CARD = insert(_CARDS_TABLE)
 
 
 def write_card(db: Session, user_id: int, card: CardSnapshot, *, new: bool) -> None:
-    """``save_card`` in one plain statement: INSERT when ``new``, else UPDATE."""
+    """Write a card in one plain statement: INSERT when ``new``, else UPDATE (``save_card``
+    does it through the ORM, for a transaction that changes ORM objects too)."""
     values = {f: getattr(card, f) for f in _CARD_FIELDS}
     if new:
         keys = {"user_id": user_id, "item_id": card.item_id}
@@ -452,44 +371,6 @@ def save_card(db: Session, user_id: int, card: CardSnapshot) -> None:
     row.stability, row.difficulty = card.stability, card.difficulty
     row.due, row.last_review, row.first_seen = card.due, card.last_review, card.first_seen
     row.reps, row.lapses, row.streak = card.reps, card.lapses, card.streak
-
-
-def count_new_since(db: Session, user_id: int, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(CardState)
-        .where(CardState.user_id == user_id, CardState.first_seen >= since)
-    )
-    return int(db.scalar(stmt) or 0)
-
-
-def add_session(
-    db: Session,
-    *,
-    user_id: int,
-    chat_id: int | None,
-    kind: str,
-    item_type: str | None,
-    item_ids: Iterable[str],
-    notice: str,
-    now: datetime,
-) -> StudySession:
-    ids = list(item_ids)
-    row = StudySession(
-        user_id=user_id,
-        chat_id=chat_id,
-        kind=kind,
-        item_type=item_type,
-        status="active",
-        queue=",".join(ids),
-        retry_from=len(ids),
-        position=0,
-        notice=notice,
-        started_at=now,
-    )
-    db.add(row)
-    db.flush()
-    return row
 
 
 def session_values(
@@ -586,8 +467,7 @@ def answer_state(db: Session, session_id: int, *, lock: bool = False) -> Session
     row = db.connection().execute(stmt, {"sid": session_id}).first()
     if row is None:
         return None
-    state = SessionState(*row)
-    return state._replace(shown_at=_utc(state.shown_at)) if state.shown_at else state
+    return SessionState(*row)
 
 
 _SESSIONS_ADVANCE = (
@@ -637,7 +517,7 @@ def insert_review(
     seconds: float | None,
     interval_days: float,
 ) -> int:
-    """``add_review`` in one plain statement; returns the review's id."""
+    """Record a review in one plain statement; returns its id."""
     values = {
         "user_id": user_id,
         "item_id": item_id,
@@ -724,35 +604,6 @@ def cancel_active_sessions(db: Session, user_id: int, chat_id: int | None, now: 
     """Close the learner's open sessions in this chat (one statement, nothing loaded)."""
     params = {"uid": user_id, "cid": chat_id, "at": now}
     db.connection().execute(_CANCEL_NO_CHAT if chat_id is None else _CANCEL_IN_CHAT, params)
-
-
-def add_review(
-    db: Session,
-    *,
-    user_id: int,
-    item_id: str,
-    chat_id: int | None,
-    session_id: int | None,
-    position: int | None,
-    rating: int,
-    now: datetime,
-    seconds: float | None,
-    interval_days: float,
-) -> Review:
-    row = Review(
-        user_id=user_id,
-        item_id=item_id,
-        chat_id=chat_id,
-        session_id=session_id,
-        position=position,
-        rating=rating,
-        reviewed_at=now,
-        seconds=seconds,
-        interval_days=interval_days,
-    )
-    db.add(row)
-    db.flush()
-    return row
 
 
 def session_reviews(db: Session, session_id: int) -> list[Review]:

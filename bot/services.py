@@ -468,10 +468,8 @@ class StudyService:
         if item is None:
             raise KeyError(item_id)
         with self.sessions.begin() as db:
-            for old in repo.active_sessions(db, user_id, chat_id):
-                old.status, old.finished_at = "cancelled", now
-            row = repo.add_session(
-                db,
+            repo.cancel_active_sessions(db, user_id, chat_id, now)
+            values = repo.session_values(
                 user_id=user_id,
                 chat_id=chat_id,
                 kind="item",
@@ -480,7 +478,8 @@ class StudyService:
                 notice="",
                 now=now,
             )
-            return Started(row.id, 1, "", Selection((item.id,)))
+            (session_id,) = repo.add_sessions(db, [values])
+            return Started(session_id, 1, "", Selection((item.id,)))
 
     def current(self, session_id: int) -> Current | None:
         """The item the session is at, or None when it is finished (or unknown)."""

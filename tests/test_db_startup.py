@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from bot import db
 from bot.db import (
@@ -36,6 +36,14 @@ def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
+
+
+def _alembic_upgrade(engine: Engine, revision: str) -> None:
+    """Run Alembic's own upgrade to ``revision``, as the bot did before it created new databases."""
+    with engine.begin() as connection:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
 
 
 def _versions(url: str) -> list[str]:
@@ -129,10 +137,7 @@ def test_a_database_created_at_head_is_the_one_the_migrations_build(
     open_database(db_url)[0].dispose()
     engine = make_engine(other_db_url)
     try:
-        with engine.begin() as connection:
-            cfg = _alembic_config()
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+        _alembic_upgrade(engine, "head")
     finally:
         engine.dispose()
     assert _schema(db_url) == _schema(other_db_url)
@@ -152,10 +157,7 @@ def test_an_empty_database_still_migrates_with_alembic_when_the_head_is_unclear(
 def test_older_schema_is_upgraded(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        with engine.begin() as connection:
-            cfg = _alembic_config()
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "0003")
+        _alembic_upgrade(engine, "0003")
         assert not is_at_head(engine)
     finally:
         engine.dispose()

@@ -14,10 +14,10 @@ from bot.handlers.common import Deps
 from tests.harness import REPO_CONTENT
 
 
-def _deps(tmp_path: Path, url: str | None = None) -> Deps:
+def _deps(tmp_path: Path) -> Deps:
     settings = replace(
         Settings(),
-        database_url=url or f"sqlite:///{tmp_path / 'deps.db'}",
+        database_url=f"sqlite:///{tmp_path / 'deps.db'}",
         content_dirs=(REPO_CONTENT,),
     )
     return make_deps(settings)
