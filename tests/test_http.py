@@ -1,4 +1,5 @@
-"""bot.http.AiohttpRequest against a real aiohttp server on 127.0.0.1 (no mocks)."""
+"""bot.http.BotApiRequest against real servers on 127.0.0.1 (aiohttp's, and raw asyncio ones
+for what a server may do to a kept-alive connection); no mocks."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import asyncio
 import contextlib
 import io
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +24,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import AiohttpRequest, _client_timeout, env_proxy
+from bot.http import BotApiRequest, _client_timeout, env_proxy
 
 TOKEN = "123456:AAHttpTestTokenForTestsOnly_0123456789"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, every byte value, 10 kB
@@ -113,8 +118,8 @@ async def server() -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-async def request_() -> AsyncIterator[AiohttpRequest]:
-    async with AiohttpRequest() as request:
+async def request_() -> AsyncIterator[BotApiRequest]:
+    async with BotApiRequest() as request:
         yield request
 
 
@@ -123,7 +128,7 @@ def params(**values: object) -> RequestData:
 
 
 async def test_json_post_arrives_with_body_content_type_and_user_agent(
-    server: Server, request_: AiohttpRequest
+    server: Server, request_: BotApiRequest
 ) -> None:
     data = params(chat_id=5, text="héllo <b>wörld</b>", reply_markup={"inline_keyboard": []})
     status, body = await request_.do_request(f"{server.base_url}{TOKEN}/sendMessage", "POST", data)
@@ -142,7 +147,7 @@ async def test_json_post_arrives_with_body_content_type_and_user_agent(
     assert seen.body == data.json_payload
 
 
-async def test_a_request_without_data_has_no_body(server: Server, request_: AiohttpRequest) -> None:
+async def test_a_request_without_data_has_no_body(server: Server, request_: BotApiRequest) -> None:
     status, _ = await request_.do_request(f"{server.url}/file/bot{TOKEN}/x.png", "GET")
     assert status == 200
     [seen] = server.seen
@@ -151,7 +156,7 @@ async def test_a_request_without_data_has_no_body(server: Server, request_: Aioh
 
 
 async def test_error_statuses_are_returned_and_become_ptb_exceptions(
-    server: Server, request_: AiohttpRequest
+    server: Server, request_: BotApiRequest
 ) -> None:
     server.status = 400
     url = f"{server.base_url}{TOKEN}/sendMessage"
@@ -169,7 +174,7 @@ async def test_send_photo_uploads_multipart_with_the_file_bytes(
     # A handle PTB does not read itself reaches the request class as a file object.
     handle = InputFile(io.BytesIO(PNG), filename="chart.png", read_file_handle=False)
     photo = handle if as_handle else PNG
-    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+    async with Bot(TOKEN, base_url=server.base_url, request=BotApiRequest()) as bot:
         message = await bot.send_photo(5, photo, caption="<b>chart</b>", parse_mode="HTML")
     assert message.message_id == 1
     [upload] = [s for s in server.seen if s.path.endswith("/sendPhoto")]
@@ -187,7 +192,7 @@ async def test_send_photo_uploads_multipart_with_the_file_bytes(
 
 
 async def test_send_document_keeps_filename_and_mimetype(server: Server) -> None:
-    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+    async with Bot(TOKEN, base_url=server.base_url, request=BotApiRequest()) as bot:
         await bot.send_document(5, b'{"a": 1}\n', filename="export.json")
     [upload] = [s for s in server.seen if s.path.endswith("/sendDocument")]
     [file] = [p for p in upload.parts if p.name == "document"]
@@ -201,17 +206,17 @@ async def test_send_document_keeps_filename_and_mimetype(server: Server) -> None
 async def test_a_server_slower_than_read_timeout_times_out(server: Server) -> None:
     server.delay = 2.0
     url = f"{server.base_url}{TOKEN}/sendMessage"
-    async with AiohttpRequest(read_timeout=0.2) as request:
+    async with BotApiRequest(read_timeout=0.2) as request:
         with pytest.raises(TimedOut):
             await request.do_request(url, "POST", params(chat_id=5, text="x"))
-    async with AiohttpRequest(read_timeout=30.0) as request:  # the per-call timeout wins
+    async with BotApiRequest(read_timeout=30.0) as request:  # the per-call timeout wins
         with pytest.raises(TimedOut):
             await request.do_request(url, "POST", params(chat_id=5, text="x"), read_timeout=0.2)
 
 
 async def test_an_upload_slower_than_read_timeout_times_out(server: Server) -> None:
     server.delay = 2.0
-    async with Bot(TOKEN, base_url=server.base_url, request=AiohttpRequest()) as bot:
+    async with Bot(TOKEN, base_url=server.base_url, request=BotApiRequest()) as bot:
         with pytest.raises(TimedOut):
             await bot.send_photo(5, PNG, read_timeout=0.2)
 
@@ -219,7 +224,7 @@ async def test_an_upload_slower_than_read_timeout_times_out(server: Server) -> N
 async def test_get_updates_adds_the_poll_timeout_to_read_timeout(server: Server) -> None:
     """PTB reads ``read_timeout`` and adds the long-poll timeout, as with HTTPXRequest."""
     server.delay = 1.0
-    request = AiohttpRequest(read_timeout=0.3)
+    request = BotApiRequest(read_timeout=0.3)
     assert request.read_timeout == 0.3
     async with Bot(TOKEN, base_url=server.base_url, get_updates_request=request) as bot:
         assert await bot.get_updates(timeout=3) == ()  # waits up to 3.3 s for the 1 s answer
@@ -230,7 +235,7 @@ async def test_get_updates_adds_the_poll_timeout_to_read_timeout(server: Server)
 async def test_pool_timeout_when_every_connection_is_busy(server: Server) -> None:
     server.delay = 2.0
     url = f"{server.base_url}{TOKEN}/sendMessage"
-    async with AiohttpRequest(connection_pool_size=1, pool_timeout=0.2) as request:
+    async with BotApiRequest(connection_pool_size=1, pool_timeout=0.2) as request:
         busy = asyncio.create_task(request.do_request(url, "POST", params(chat_id=5, text="1")))
         while not server.seen:
             await asyncio.sleep(0.01)
@@ -247,7 +252,7 @@ async def test_pool_timeout_when_every_connection_is_busy(server: Server) -> Non
 async def test_requests_queue_for_a_free_connection(server: Server) -> None:
     server.delay = 0.05
     url = f"{server.base_url}{TOKEN}/sendMessage"
-    async with AiohttpRequest(connection_pool_size=2, pool_timeout=None) as request:
+    async with BotApiRequest(connection_pool_size=2, pool_timeout=None) as request:
         results = await asyncio.gather(
             *(request.do_request(url, "POST", params(chat_id=5, text=str(k))) for k in range(8))
         )
@@ -262,15 +267,18 @@ def closed_port() -> int:
     return port
 
 
-async def test_a_closed_port_is_a_network_error(request_: AiohttpRequest) -> None:
+async def test_a_closed_port_is_a_network_error(request_: BotApiRequest) -> None:
     url = f"http://127.0.0.1:{closed_port()}/bot{TOKEN}/getMe"
-    with pytest.raises(NetworkError, match=r"^aiohttp\.ClientConnectorError: ") as info:
-        await request_.do_request(url, "POST", params())
+    with pytest.raises(NetworkError, match=r"^ConnectionRefusedError: ") as info:
+        await request_.do_request(url, "POST", params())  # the JSON path
     assert not isinstance(info.value, TimedOut)
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+    with pytest.raises(NetworkError, match=r"^aiohttp\.ClientConnectorError: ") as info:
+        await request_.do_request(url, "GET")  # through aiohttp
     assert isinstance(info.value.__cause__, aiohttp.ClientError)
 
 
-async def test_a_dropped_connection_is_a_network_error(request_: AiohttpRequest) -> None:
+async def test_a_dropped_connection_is_a_network_error(request_: BotApiRequest) -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readline()
         writer.close()
@@ -278,15 +286,18 @@ async def test_a_dropped_connection_is_a_network_error(request_: AiohttpRequest)
     listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     try:
+        url = f"http://127.0.0.1:{port}/bot{TOKEN}/getMe"
+        with pytest.raises(NetworkError, match=r"^The Bot API server closed the connection"):
+            await request_.do_request(url, "POST")
         with pytest.raises(NetworkError, match=r"^aiohttp\.ServerDisconnectedError"):
-            await request_.do_request(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", "POST")
+            await request_.do_request(url, "GET")
     finally:
         listener.close()
         await listener.wait_closed()
 
 
 async def test_lifecycle(server: Server) -> None:
-    request = AiohttpRequest()
+    request = BotApiRequest()
     url = f"{server.base_url}{TOKEN}/getMe"
     await request.shutdown()  # never initialized: nothing to do
     with pytest.raises(RuntimeError, match="not initialized"):
@@ -314,7 +325,7 @@ def test_timeout_mapping() -> None:
     unbounded = _client_timeout(read=None, write=20.0, connect=3.0, files=True)
     assert (unbounded.total, unbounded.sock_read) == (None, None)
     with pytest.raises(ValueError, match="at least 1"):
-        AiohttpRequest(connection_pool_size=0)
+        BotApiRequest(connection_pool_size=0)
 
 
 def test_the_proxy_comes_from_the_environment_as_httpx_would_take_it(
@@ -330,3 +341,219 @@ def test_the_proxy_comes_from_the_environment_as_httpx_would_take_it(
     assert env_proxy(api) == "http://proxy.example:8080"
     monkeypatch.setenv("NO_PROXY", "api.telegram.org")
     assert env_proxy(api) is None
+
+
+# ---- the JSON path's kept-alive connections, against a raw server that does what servers may
+
+
+@dataclass
+class RawServer:
+    """HTTP/1.1 by hand: each request's JSON body goes to ``respond``, whose bytes are written
+    back (``None``: close the connection instead). Records which connection carried each."""
+
+    respond: Any  # async (index, body dict) -> bytes | None
+    port: int = 0
+    requests: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    connections: int = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = self.connections
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                body = json.loads(await reader.readexactly(length))
+                index = len(self.requests)
+                self.requests.append((number, body))
+                answer = await self.respond(index, body)
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def url(self, method: str = "sendMessage") -> str:
+        return f"http://127.0.0.1:{self.port}/bot{TOKEN}/{method}"
+
+
+def reply(text: str, *, close: bool = False, chunked: bool = False) -> bytes:
+    payload = json.dumps({"ok": True, "result": text}).encode()
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    if close:
+        head += "Connection: close\r\n"
+    if chunked:
+        half = len(payload) // 2
+        parts = [payload[:half], payload[half:]]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+        return (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + body
+    return (head + f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+
+
+@contextlib.asynccontextmanager
+async def raw_server(respond: Any) -> AsyncIterator[RawServer]:
+    state = RawServer(respond)
+    listener = await asyncio.start_server(state.handle, "127.0.0.1", 0)
+    state.port = listener.sockets[0].getsockname()[1]
+    try:
+        yield state
+    finally:
+        listener.close()
+
+
+async def echo(_index: int, body: dict[str, Any]) -> bytes:
+    return reply(body["text"])
+
+
+async def send(request: BotApiRequest, server: RawServer, text: str, **kw: Any) -> str:
+    status, body = await request.do_request(server.url(), "POST", params(text=text), **kw)
+    assert status == 200
+    result: str = json.loads(body)["result"]
+    return result
+
+
+async def test_json_calls_reuse_one_kept_alive_connection(request_: BotApiRequest) -> None:
+    async with raw_server(echo) as server:
+        assert [await send(request_, server, str(k)) for k in range(5)] == list("01234")
+        assert [number for number, _ in server.requests] == [0] * 5
+        # Three at once need three connections; all three are kept for later calls.
+        together = await asyncio.gather(*(send(request_, server, f"c{k}") for k in range(3)))
+        assert together == ["c0", "c1", "c2"]
+        assert server.connections == 3
+        assert await send(request_, server, "again") == "again"
+        assert server.connections == 3
+
+
+async def test_a_chunked_answer_is_read_whole(request_: BotApiRequest) -> None:
+    async def chunked(_index: int, body: dict[str, Any]) -> bytes:
+        return reply(body["text"] * 50, chunked=True)
+
+    async with raw_server(chunked) as server:
+        assert await send(request_, server, "ab") == "ab" * 50
+        assert await send(request_, server, "cd") == "cd" * 50  # and the connection reused
+        assert server.connections == 1
+
+
+async def test_connections_the_server_ends_are_not_reused(request_: BotApiRequest) -> None:
+    async def closing(index: int, body: dict[str, Any]) -> bytes:
+        return reply(body["text"], close=index == 0)  # the first says Connection: close
+
+    async with raw_server(closing) as server:
+        assert await send(request_, server, "one") == "one"
+        assert await send(request_, server, "two") == "two"
+        assert [number for number, _ in server.requests] == [0, 1]
+
+    answered: list[int] = []
+
+    async def then_hang_up(index: int, body: dict[str, Any]) -> bytes | None:
+        if answered:  # the connection's second request: the server has closed it instead
+            return None
+        answered.append(index)
+        return reply(body["text"])
+
+    async with raw_server(then_hang_up) as server:
+        assert await send(request_, server, "one") == "one"
+        # The server closes that idle connection (as it may at any time) ...
+        with pytest.raises(NetworkError, match="closed the connection"):
+            await send(request_, server, "two")
+        answered.clear()
+        assert await send(request_, server, "three") == "three"  # ... a new one is opened
+
+
+async def test_an_idle_connection_closed_by_the_server_is_left_out(
+    request_: BotApiRequest,
+) -> None:
+    async with raw_server(echo) as server:
+        assert await send(request_, server, "one") == "one"
+        [[connection]] = request_._idle.values()
+        assert connection.transport is not None
+        connection.transport.abort()  # as when the server's FIN arrives while it is idle
+        await asyncio.sleep(0.05)
+        assert await send(request_, server, "two") == "two"
+        assert server.connections == 2
+
+
+async def test_idle_connections_expire(
+    request_: BotApiRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.http.KEEPALIVE_SECONDS", 0.0)
+    async with raw_server(echo) as server:
+        assert [await send(request_, server, str(k)) for k in range(3)] == ["0", "1", "2"]
+        assert server.connections == 3
+
+
+async def test_a_late_answer_is_never_taken_for_the_next_calls(request_: BotApiRequest) -> None:
+    """A call that timed out or was cancelled closes its connection: the answer it never got
+    must not be read as the answer to the next call."""
+
+    async def slow_first(index: int, body: dict[str, Any]) -> bytes:
+        if index in (0, 1):
+            await asyncio.sleep(0.4)
+        return reply(body["text"])
+
+    async with raw_server(slow_first) as server:
+        with pytest.raises(TimedOut):
+            await send(request_, server, "late", read_timeout=0.1)
+        task = asyncio.create_task(send(request_, server, "cancelled"))
+        while len(server.requests) < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await send(request_, server, "mine") == "mine"
+        assert await send(request_, server, "mine too") == "mine too"
+        await asyncio.sleep(0.5)  # the late answers arrive, on connections closed already
+        assert await send(request_, server, "still mine") == "still mine"
+        assert [number for number, _ in server.requests] == [0, 1, 2, 2, 2]
+
+
+async def test_a_garbled_answer_is_a_network_error(request_: BotApiRequest) -> None:
+    async def garbage(index: int, body: dict[str, Any]) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n" if index == 0 else reply("ok")
+
+    async with raw_server(garbage) as server:
+        with pytest.raises(NetworkError, match="Invalid HTTP response"):
+            await send(request_, server, "one")
+        assert await send(request_, server, "two") == "ok"
+        assert server.connections == 2
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not installed: no certificate for the TLS test")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_verifies_the_server_certificate(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    listener = await asyncio.start_server(RawServer(echo).handle, "127.0.0.1", 0, ssl=server_side)
+    url = f"https://127.0.0.1:{listener.sockets[0].getsockname()[1]}/bot{TOKEN}/sendMessage"
+    try:
+        trusted = ssl.create_default_context(cafile=str(cert))
+        async with BotApiRequest(ssl_context=trusted) as request:
+            for text in ("one", "two"):
+                status, body = await request.do_request(url, "POST", params(text=text))
+                assert (status, json.loads(body)["result"]) == (200, text)
+        async with BotApiRequest() as request:  # the system's authorities do not know it
+            with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+                await request.do_request(url, "POST", params(text="x"))
+    finally:
+        listener.close()
