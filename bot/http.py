@@ -39,7 +39,7 @@ from typing import Final
 import aiohttp
 import httptools
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -295,6 +295,38 @@ class BotApiRequest(BaseRequest):
             raise NetworkError(f"{type(err).__name__}: {err}") from err
         return connection
 
+
+class UpdatesRequest(BotApiRequest):
+    """The ``getUpdates`` request: a :class:`BotApiRequest` that leaves out, before PTB parses
+    them, the parts of a pressed button's message that the bot never reads.
+
+    A ``callback_query`` update carries the whole message its button is on: the question's text
+    with every formatting entity, and its keyboard. PTB turns each into objects (an entity, a
+    button, a row), about 0.1 ms of the 0.23 ms it takes to parse a rating's update; the
+    handlers use the message's id, chat and whether it has text (a photo's is its caption), and
+    send what they show from the catalog. So the message's ``entities``, ``caption_entities``
+    and ``reply_markup`` are dropped here; every other update, and every other field, is parsed
+    as Telegram sent it (a command's entities are what ``CommandHandler`` matches on).
+    ``BaseRequest.parse_json_payload`` is PTB's documented place for such a customization.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        data = BaseRequest.parse_json_payload(payload)
+        updates = data.get("result")
+        if isinstance(updates, list):
+            for update in updates:
+                query = update.get("callback_query") if isinstance(update, dict) else None
+                message = query.get("message") if isinstance(query, dict) else None
+                if isinstance(message, dict):
+                    for key in _UNREAD_OF_A_PRESSED_MESSAGE:
+                        message.pop(key, None)
+        return data
+
+
+_UNREAD_OF_A_PRESSED_MESSAGE: Final = ("entities", "caption_entities", "reply_markup")
 
 KEEPALIVE_SECONDS: Final = 15.0  # an idle connection's lifetime, as aiohttp's connector keeps it
 

@@ -19,12 +19,12 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import BodyPartReader, web
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import BotApiRequest, _client_timeout, env_proxy
+from bot.http import BotApiRequest, UpdatesRequest, _client_timeout, env_proxy
 
 TOKEN = "123456:AAHttpTestTokenForTestsOnly_0123456789"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, every byte value, 10 kB
@@ -557,3 +557,43 @@ async def test_https_verifies_the_server_certificate(certificate: tuple[Path, Pa
                 await request.do_request(url, "POST", params(text="x"))
     finally:
         listener.close()
+
+
+async def test_get_updates_leaves_out_what_the_bot_never_reads_of_a_pressed_message(
+    server: Server,
+) -> None:
+    entities = [{"offset": 0, "length": 4, "type": "bold"}]
+    keyboard = {"inline_keyboard": [[{"text": "Show answer", "callback_data": "a:1:0"}]]}
+    chat = {"id": 5, "type": "private", "first_name": "A"}
+    user = {"id": 5, "is_bot": False, "first_name": "A"}
+    question = {"message_id": 9, "date": 1, "chat": chat, "text": "Q1: what is attention?"}
+    formula = {"message_id": 10, "date": 1, "chat": chat, "caption": "softmax(QKᵀ/√d)V"}
+    command = {"message_id": 11, "date": 1, "chat": chat, "from": user, "text": "/study 5"}
+    updates = [
+        {"update_id": 1, "callback_query": {"id": "q1", "from": user, "chat_instance": "c",
+         "data": "a:1:0", "message": {**question, "entities": entities, "reply_markup": keyboard}}},
+        {"update_id": 2, "callback_query": {"id": "q2", "from": user, "chat_instance": "c",
+         "data": "a:1:0", "message": {**formula, "caption_entities": entities,
+                                      "reply_markup": keyboard}}},
+        {"update_id": 3, "message": {**command, "entities": [
+            {"offset": 0, "length": 6, "type": "bot_command"}], "reply_markup": keyboard}},
+    ]  # fmt: skip
+    usual = server.answer
+    server.answer = lambda m: {"result": updates} if m == "getUpdates" else usual(m)  # type: ignore[method-assign]
+    async with Bot(TOKEN, base_url=server.base_url, get_updates_request=UpdatesRequest()) as bot:
+        pressed, photo, typed = await bot.get_updates()
+    assert pressed.callback_query is not None and photo.callback_query is not None
+    message = pressed.callback_query.message
+    assert isinstance(message, Message)
+    assert (message.message_id, message.chat.id, message.text) == (9, 5, question["text"])
+    assert (message.entities, message.reply_markup) == ((), None)
+    message = photo.callback_query.message
+    assert isinstance(message, Message)
+    assert (message.text, message.caption, message.caption_entities) == (
+        None,
+        "softmax(QKᵀ/√d)V",
+        (),
+    )
+    assert typed.message is not None  # a typed command is parsed whole
+    assert typed.message.entities[0].type == "bot_command"
+    assert typed.message.reply_markup is not None
