@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import select
 import ssl
 import urllib.parse
 import urllib.request
@@ -239,7 +240,13 @@ class BotApiRequest(BaseRequest):
             raise TimedOut from err
         except (aiohttp.ClientError, OSError) as err:
             # The class name helps when the message is empty (ServerDisconnectedError, ...).
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            # Some of aiohttp's messages name the URL, and so the token: not those.
+            detail = str(err)
+            if isinstance(err, aiohttp.ClientResponseError):
+                detail = f"{err.status}, {err.message}"
+            elif isinstance(err, aiohttp.InvalidURL):
+                detail = "invalid URL"
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {detail}") from err
         finally:
             slots.release()
 
@@ -259,7 +266,7 @@ class BotApiRequest(BaseRequest):
         except BaseException:
             connection.close()  # its state is unknown: a late answer must not be read as another
             raise
-        if connection.reusable:
+        if connection.reusable and self._session is not None:  # not shut down meanwhile
             connection.idle_since = loop.time()
             self._idle.setdefault(origin, []).append(connection)
         else:
@@ -350,7 +357,11 @@ def _target(url: str) -> tuple[_Origin, bytes]:
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {BaseRequest.USER_AGENT}\r\n"
         "Content-Type: application/json\r\nContent-Length: "
     )
-    return (parts.scheme, parts.hostname, port), head.encode("ascii")
+    try:
+        encoded = head.encode("ascii")
+    except UnicodeEncodeError:
+        raise NetworkError("The Bot API URL must be ASCII (IDNA for a host name)") from None
+    return (parts.scheme, parts.hostname, port), encoded
 
 
 class _Connection(asyncio.Protocol):
@@ -368,7 +379,15 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.open and self.done and self.keep_alive
+        """Open, its last answer read whole, kept alive, and nothing arrived since: a server
+        that closed it while it was idle has sent its FIN (or TLS close), which shows as
+        something to read before the event loop has run ``connection_lost``."""
+        if not (self.open and self.done and self.keep_alive) or self.transport is None:
+            return False
+        if self.transport.is_closing():
+            return False
+        sock = self.transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
 
     async def exchange(self, request: bytes, timeout: float | None) -> tuple[int, bytes]:
         """Write one request and wait for its whole response (``timeout`` seconds at most)."""
@@ -400,8 +419,8 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError as err:
-            self._fail(NetworkError(f"Invalid HTTP response from the Bot API server: {err}"))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as err:
+            self._fail(NetworkError(f"Invalid HTTP response from the Bot API server: {err!r}"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -412,23 +431,38 @@ class _Connection(asyncio.Protocol):
     # ---- httptools callbacks
     def on_message_begin(self) -> None:
         self.chunks = []
+        if self.done:  # an answer nobody asked for (a server's 408, say): not reused
+            self.open = False
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # an interim answer: the real one follows
+            return
         self.keep_alive = self.parser.should_keep_alive()
         self.done = True
         waiter = self.waiter
         if waiter is None or waiter.done():  # an answer nobody asked for: never reuse this one
             self.keep_alive = False
             return
-        waiter.set_result((self.parser.get_status_code(), b"".join(self.chunks)))
+        waiter.set_result((status, b"".join(self.chunks)))
 
     def _fail(self, error: Exception) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
+
+
+def _readable(fd: int) -> bool:
+    """Whether the socket has something to read (data, or the peer's FIN), without waiting."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # Windows
+    return bool(readable)
 
 
 def _expire(waiter: asyncio.Future[tuple[int, bytes]]) -> None:

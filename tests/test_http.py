@@ -355,6 +355,7 @@ class RawServer:
     port: int = 0
     requests: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     connections: int = 0
+    hang_up_after: set[int] = field(default_factory=set)  # requests answered, then closed
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         number = self.connections
@@ -371,6 +372,9 @@ class RawServer:
                     break
                 writer.write(answer)
                 await writer.drain()
+                if index in self.hang_up_after:
+                    await asyncio.sleep(0.05)
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -597,3 +601,57 @@ async def test_get_updates_leaves_out_what_the_bot_never_reads_of_a_pressed_mess
     assert typed.message is not None  # a typed command is parsed whole
     assert typed.message.entities[0].type == "bot_command"
     assert typed.message.reply_markup is not None
+
+
+async def test_a_connection_closed_right_after_its_answer_is_not_reused(
+    request_: BotApiRequest,
+) -> None:
+    """The server's FIN is in the socket before the event loop has seen it: the connection
+    must not carry the next call (which would fail without having reached the server)."""
+    async with raw_server(echo) as server:
+        server.hang_up_after.add(0)
+        assert await send(request_, server, "one") == "one"
+        [[connection]] = request_._idle.values()
+        assert connection.transport is not None
+        connection.transport.pause_reading()  # the event loop will not see the FIN ...
+        await asyncio.sleep(0.2)  # ... that the server sends meanwhile
+        assert connection.open
+        assert await send(request_, server, "two", read_timeout=2.0) == "two"
+        assert [number for number, _ in server.requests] == [0, 1]
+
+
+async def test_an_interim_answer_is_not_taken_for_the_answer(request_: BotApiRequest) -> None:
+    async def early_hints(index: int, body: dict[str, Any]) -> bytes:
+        return b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + reply(body["text"])
+
+    async with raw_server(early_hints) as server:
+        assert await send(request_, server, "one") == "one"
+        assert await send(request_, server, "two") == "two"
+        assert server.connections == 1
+
+
+async def test_an_answer_nobody_asked_for_ends_the_connection(request_: BotApiRequest) -> None:
+    async def then_timeout(index: int, body: dict[str, Any]) -> bytes:
+        # ... and the start of another answer, whose rest never comes
+        return reply(body["text"]) + b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 9\r\n\r\n"
+
+    async with raw_server(then_timeout) as server:
+        assert await send(request_, server, "one") == "one"
+        await asyncio.sleep(0.05)
+        assert await send(request_, server, "two") == "two"
+        assert server.connections == 2
+
+
+async def test_a_call_finishing_after_shutdown_leaves_no_connection_open() -> None:
+    async def slow(index: int, body: dict[str, Any]) -> bytes:
+        await asyncio.sleep(0.2)
+        return reply(body["text"])
+
+    request = BotApiRequest()
+    await request.initialize()
+    async with raw_server(slow) as server:
+        call = asyncio.create_task(send(request, server, "late"))
+        await asyncio.sleep(0.05)
+        await request.shutdown()
+        assert await call == "late"
+        assert request._idle == {}
