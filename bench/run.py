@@ -73,7 +73,7 @@ class Sizes:
     # The push during which people study: the daily jobs of a push time a minute or so ahead,
     # after the warm-up (as in production); or, quicker, the catch-up at start-up (cold).
     latency_daily: bool = True
-    lockstep_rounds: int = 10  # rounds of 20 ratings for the CPU per rating
+    lockstep_rounds: int = 30  # rounds of 20 ratings for the CPU per rating
     selection_runs: int = 300
     chart_runs: int = 5
     templates: int = 24  # distinct simulated histories, shared round-robin by the learners
@@ -183,9 +183,10 @@ def machine() -> dict[str, Any]:
 def machine_speed() -> float:
     """CPU seconds of a fixed pure-Python loop in this thread (best of three).
 
-    A shared virtual machine runs at different speeds from one hour to the next (this one by up
-    to 1.8x); the loop's time, taken before and after the runs, says how fast the machine was
-    while the figures were measured (0.31 s on the machine of the README's table at its fastest).
+    A shared virtual machine runs at different speeds from one minute to the next (this one by
+    up to 2x, in spells of minutes); the loop's time, taken before, between and after the runs
+    (Context.checkpoint), says how fast the machine was around each figure: 0.30 s on the
+    machine of the README's table at its usual speed, 0.55-0.6 s in its slow spells.
     """
     best = math.inf
     for _ in range(3):
@@ -808,6 +809,12 @@ class Context:
     now: datetime
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The reference loop (machine_speed) at points between the runs, in order: a figure
+    # measured between two slow readings was measured in a slow spell.
+    speeds: dict[str, float] = field(default_factory=dict)
+
+    def checkpoint(self, name: str) -> None:
+        self.speeds[name] = machine_speed()
 
     def add(self, *figures: Figure) -> None:
         self.figures.extend(figures)
@@ -886,6 +893,7 @@ async def run_push_ceiling(ctx: Context, db: Seeded) -> None:
                     "migrations check, push jobs restored",
                 ),
             )
+            ctx.checkpoint("after the push")
             await run_cost(ctx, api, bot, db.quiet[: sizes.cost_users])
             ctx.add(
                 Figure(
@@ -1245,7 +1253,7 @@ async def main_async(
     work = Path(tempfile.mkdtemp(prefix="studybot-bench-"))
     ctx = Context(sizes, work, now)
     info = machine()
-    speed_before = machine_speed()
+    ctx.checkpoint("start")
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}", flush=True)
     try:
         catalog = load_catalog([REPO_CONTENT_DIR])
@@ -1301,6 +1309,7 @@ async def main_async(
             except Exception as exc:  # one run failing leaves the others' figures
                 ctx.notes.append(f"the {name} run failed: {exc!r}")
                 print(f"  the {name} run failed: {exc!r}", flush=True)
+            ctx.checkpoint(f"after {name}")
     finally:
         if keep:
             print(f"kept {work}")
@@ -1311,7 +1320,9 @@ async def main_async(
         measured.get(key) or Figure(key, key, None, "", None, "not measured: its run failed")
         for key in FIGURES
     ]
-    info["reference_loop_s"] = [speed_before, machine_speed()]  # before and after the runs
+    # Before and after all runs, and at each point between (see Context.speeds).
+    info["reference_loop_s"] = [ctx.speeds["start"], list(ctx.speeds.values())[-1]]
+    info["reference_loop_checkpoints_s"] = ctx.speeds
     result = {
         "machine": info,
         "quick": quick,
@@ -1328,8 +1339,8 @@ async def main_async(
     print(
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB, "
         f"Python {info['python']}, SQLite {info['sqlite']}, {info['date']}; reference loop "
-        f"{info['reference_loop_s'][0]} s before the runs, {info['reference_loop_s'][1]} s after "
-        "(see machine_speed)"
+        "(CPU s, see machine_speed): "
+        + ", ".join(f"{name} {value}" for name, value in ctx.speeds.items())
     )
     for note in ctx.notes:
         print("note:", note)
