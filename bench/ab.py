@@ -60,31 +60,12 @@ async def start(label: str, spec: str, db: bench.Seeded, ctx: bench.Context) -> 
 
 
 async def window(v: dict[str, Any], seconds: float, rounds: int) -> None:
-    api, bot, learners = v["api"], v["bot"], v["learners"]
-    stop = False
-
-    async def loop(learner: bench.Learner) -> None:
-        while not stop:
-            await learner.step()
-
-    tasks = [asyncio.create_task(loop(learner)) for learner in learners]
-    await asyncio.sleep(0.3)
-    answered, cpu = api.answered, bot.cpu()
-    await asyncio.sleep(seconds)
-    v["press"].append((bot.cpu() - cpu) / max(api.answered - answered, 1) * 1000)
-    stop = True
-    await asyncio.gather(*tasks)
-    await asyncio.gather(*(learner.study() for learner in learners if learner.finished))
-    spent = 0.0
-    for _ in range(rounds):
-        await asyncio.gather(*(learner.reveal() for learner in learners))
-        await asyncio.sleep(0.05)
-        cpu = bot.cpu()
-        await asyncio.gather(*(learner.rate() for learner in learners))
-        await asyncio.sleep(0.05)
-        spent += bot.cpu() - cpu
-        await asyncio.gather(*(learner.study() for learner in learners if learner.finished))
-    v["rate"].append(spent / (rounds * len(learners)) * 1000)
+    presses, cpu, _wall = await bench.closed_loop(
+        v["api"], v["bot"], v["learners"], seconds, settle=0.3
+    )
+    v["press"].append(cpu / max(presses, 1) * 1000)
+    cpu, ratings = await bench.lockstep(v["bot"], v["learners"], rounds, pause=0.05)
+    v["rate"].append(cpu / ratings * 1000)
 
 
 async def main(specs: list[tuple[str, str]], windows: int = 8) -> None:

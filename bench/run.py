@@ -925,6 +925,59 @@ async def warm_up(ctx: Context, api: BenchStandIn, before: str) -> None:
     )
 
 
+async def closed_loop(
+    api: BenchStandIn,
+    bot: BotProcess,
+    learners: list[Learner],
+    seconds: float,
+    profile: str | None = None,
+    settle: float = 1.0,
+) -> tuple[int, float, float]:
+    """Every learner studies as fast as the bot answers; after ``settle`` seconds, count for
+    ``seconds``: (presses answered, bot CPU seconds, wall seconds). ``profile``: the py-spy
+    sample's name, with --profile."""
+    stop = False
+
+    async def loop(learner: Learner) -> None:
+        while not stop:
+            await learner.step()
+
+    tasks = [asyncio.create_task(loop(lr)) for lr in learners]
+    await asyncio.sleep(settle)
+    spy = await bot.sample(profile) if profile else None
+    answered0, cpu0, t0 = api.answered, bot.cpu(), time.monotonic()
+    await asyncio.sleep(seconds)
+    answered1, cpu1, t1 = api.answered, bot.cpu(), time.monotonic()
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
+    stop = True
+    await asyncio.gather(*tasks)
+    return answered1 - answered0, cpu1 - cpu0, t1 - t0
+
+
+async def lockstep(
+    bot: BotProcess, learners: list[Learner], rounds: int, pause: float = 0.1
+) -> tuple[float, int]:
+    """Rounds where every learner reveals, then every learner rates: (bot CPU seconds counted
+    from all ratings pressed to all next items sent, ratings)."""
+    for learner in learners:
+        if learner.finished:
+            await learner.study()
+    cpu = 0.0
+    ratings = 0
+    for _round in range(rounds):
+        await asyncio.gather(*(lr.reveal() for lr in learners))
+        await asyncio.sleep(pause)
+        before = bot.cpu()
+        await asyncio.gather(*(lr.rate() for lr in learners))
+        await asyncio.sleep(pause)
+        cpu += bot.cpu() - before
+        ratings += len(learners)
+        await asyncio.gather(*(lr.study() for lr in learners if lr.finished))
+    return cpu, ratings
+
+
 async def run_cost(ctx: Context, api: BenchStandIn, bot: BotProcess, ids: list[int]) -> None:
     """20 people at once, as fast as the bot answers: interactions/s; then lockstep rounds
     where only the CPU spent between all ratings pressed and all next items sent is counted."""
@@ -933,39 +986,10 @@ async def run_cost(ctx: Context, api: BenchStandIn, bot: BotProcess, ids: list[i
     print(f"cost per interaction: {len(ids)} people at once, rate limiter off", flush=True)
     learners = [Learner(api, telegram_id, seed=k) for k, telegram_id in enumerate(ids)]
     await asyncio.gather(*(lr.study() for lr in learners))
-    stop = False
-
-    async def loop(learner: Learner) -> None:
-        while not stop:
-            await learner.step()
-
-    tasks = [asyncio.create_task(loop(lr)) for lr in learners]
-    await asyncio.sleep(1.0)
-    spy = await bot.sample("interactions")
-    answered0, cpu0, t0 = api.answered, bot.cpu(), time.monotonic()
-    await asyncio.sleep(sizes.cost_seconds)
-    answered1, cpu1, t1 = api.answered, bot.cpu(), time.monotonic()
-    if spy is not None:
-        spy.send_signal(signal.SIGINT)
-        await spy.wait()
-    stop = True
-    await asyncio.gather(*tasks)
-    presses = answered1 - answered0
-    # Lockstep: every learner reveals, then every learner rates; CPU counted around the ratings.
-    for learner in learners:
-        if learner.finished:
-            await learner.study()
-    rating_cpu = 0.0
-    ratings = 0
-    for _round in range(sizes.lockstep_rounds):
-        await asyncio.gather(*(lr.reveal() for lr in learners))
-        await asyncio.sleep(0.1)
-        before = bot.cpu()
-        await asyncio.gather(*(lr.rate() for lr in learners))
-        await asyncio.sleep(0.1)
-        rating_cpu += bot.cpu() - before
-        ratings += len(learners)
-        await asyncio.gather(*(lr.study() for lr in learners if lr.finished))
+    presses, cpu, seconds = await closed_loop(
+        api, bot, learners, sizes.cost_seconds, "interactions"
+    )
+    rating_cpu, ratings = await lockstep(bot, learners, sizes.lockstep_rounds)
     ctx.add(
         Figure(
             "interaction_cpu",
@@ -979,16 +1003,16 @@ async def run_cost(ctx: Context, api: BenchStandIn, bot: BotProcess, ids: list[i
         Figure(
             "interaction_rate",
             f"Interactions/s, {len(learners)} people at once",
-            round(presses / (t1 - t0), 1),
+            round(presses / seconds, 1),
             "/s",
             ">= 250",
-            f"button presses answered in {t1 - t0:.1f} s (Show answer and ratings, each "
+            f"button presses answered in {seconds:.1f} s (Show answer and ratings, each "
             "followed by the next press as soon as the bot's answer arrived)",
         ),
         Figure(
             "press_cpu",
             "Cost per interaction: bot CPU per press, closed loop",
-            round((cpu1 - cpu0) / max(presses, 1) * 1000, 2),
+            round(cpu / max(presses, 1) * 1000, 2),
             "ms",
             None,
             "Show answer and ratings alike",
