@@ -49,6 +49,7 @@ from bot.config import REPO_CONTENT_DIR, load_settings  # noqa: E402
 from bot.content import load_catalog  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.models import CardState, Chat, Review, StudySession, User  # noqa: E402
+from bot.repo import CARD_FIELDS  # noqa: E402
 from bot.services import Scheduling, StudyService  # noqa: E402
 from bot.srs import CardSnapshot, Grade, grade, make_scheduler  # noqa: E402
 from tests.botapi_standin import BotApiStandIn, RateLimits  # noqa: E402
@@ -223,21 +224,7 @@ class History:
     reviews: list[tuple[Any, ...]]  # session index, position, item, rating, at, seconds, days
 
 
-CARD_COLUMNS = (
-    "user_id",
-    "item_id",
-    "state",
-    "step",
-    "stability",
-    "difficulty",
-    "due",
-    "last_review",
-    "first_seen",
-    "reps",
-    "lapses",
-    "streak",
-    "suspended",
-)
+CARD_COLUMNS = ("user_id", "item_id", *CARD_FIELDS, "suspended")
 
 
 def simulate(item_ids: Sequence[str], n_reviews: int, now: datetime, seed: int) -> History:

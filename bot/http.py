@@ -211,13 +211,6 @@ class BotApiRequest(BaseRequest):
             connect_timeout = self._connect_timeout
         if isinstance(pool_timeout, DefaultValue):
             pool_timeout = self._pool_timeout
-        if isinstance(write_timeout, DefaultValue):
-            write_timeout = self._media_write_timeout if files else self._write_timeout
-        timeout = (
-            self._default_timeout
-            if defaults
-            else _client_timeout(read_timeout, write_timeout, connect_timeout, files)
-        )
 
         if slots.locked():
             try:
@@ -232,6 +225,13 @@ class BotApiRequest(BaseRequest):
                 body = b"" if data is None else data
                 assert isinstance(body, bytes)
                 return await self._post_json(url, body, read_timeout, connect_timeout)
+            if isinstance(write_timeout, DefaultValue):
+                write_timeout = self._media_write_timeout if files else self._write_timeout
+            timeout = (
+                self._default_timeout
+                if defaults
+                else _client_timeout(read_timeout, write_timeout, connect_timeout, files)
+            )
             async with session.request(
                 method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
             ) as response:

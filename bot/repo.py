@@ -62,7 +62,8 @@ _MARKS = select(ItemMark.item_id, ItemMark.suspended, ItemMark.snoozed_until).wh
     ItemMark.user_id == bindparam("uid")
 )
 _TELEGRAM_USER = select(User.id, User.first_name).where(User.telegram_id == bindparam("tid"))
-_SESSION_STATE = select(
+# What every press reads of a session: the first fields of SessionState, in its order.
+_SESSION_COLUMNS = (
     StudySession.user_id,
     StudySession.status,
     StudySession.queue,
@@ -70,16 +71,11 @@ _SESSION_STATE = select(
     StudySession.retry_from,
     StudySession.kind,
     StudySession.notice,
-).where(StudySession.id == bindparam("sid"))
+)
+_SESSION_STATE = select(*_SESSION_COLUMNS).where(StudySession.id == bindparam("sid"))
 _ANSWER_STATE = (
     select(
-        StudySession.user_id,
-        StudySession.status,
-        StudySession.queue,
-        StudySession.position,
-        StudySession.retry_from,
-        StudySession.kind,
-        StudySession.notice,
+        *_SESSION_COLUMNS,
         StudySession.revealed,
         StudySession.shown_at,
         StudySession.chat_id,
@@ -327,7 +323,8 @@ def card_for(db: Session, user_id: int, item_id: str) -> CardSnapshot | None:
 
 
 _CARDS_TABLE = cast(Table, CardState.__table__)
-_CARD_FIELDS = (
+# A card's state columns (besides its keys user_id and item_id), in CardSnapshot's order.
+CARD_FIELDS = (
     "state",
     "step",
     "stability",
@@ -345,7 +342,7 @@ _UPDATE_CARD = (
         _CARDS_TABLE.c.user_id == bindparam("k_user"),
         _CARDS_TABLE.c.item_id == bindparam("k_item"),
     )
-    .values({f: bindparam(f) for f in _CARD_FIELDS})
+    .values({f: bindparam(f) for f in CARD_FIELDS})
 )
 _INSERT_CARD = insert(_CARDS_TABLE)
 
@@ -353,7 +350,7 @@ _INSERT_CARD = insert(_CARDS_TABLE)
 def write_card(db: Session, user_id: int, card: CardSnapshot, *, new: bool) -> None:
     """Write a card in one plain statement: INSERT when ``new``, else UPDATE (``save_card``
     does it through the ORM, for a transaction that changes ORM objects too)."""
-    values = {f: getattr(card, f) for f in _CARD_FIELDS}
+    values = {f: getattr(card, f) for f in CARD_FIELDS}
     if new:
         keys = {"user_id": user_id, "item_id": card.item_id}
         db.connection().execute(_INSERT_CARD, {**keys, **values})

@@ -99,13 +99,17 @@ def answer_markdown(cur: Current) -> str:
     return text
 
 
+async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:
+    """An item's question, with its buttons under the last part."""
+    keyboard = question_keyboard(cur.session_id, cur.position)
+    await send_parts(bot, chat_id, question_parts(cur), d, keyboard)
+
+
 async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
     """Send the session's current item, or its summary when it is over."""
     cur = await d.run(d.service.current, session_id)
     if cur is not None:
-        await send_parts(
-            bot, chat_id, question_parts(cur), d, question_keyboard(session_id, cur.position)
-        )
+        await send_question(bot, chat_id, cur, d)
         return
     await d.run(d.service.close, session_id, d.clock())
     s = await d.run(d.service.summary, session_id, d.clock(), d.tz(chat_id))
@@ -293,7 +297,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_query(query, f"Recorded: {label} — {later}.")
     await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
     if after is not None:
-        keyboard = question_keyboard(cb.session_id, after.position)
-        await send_parts(context.bot, chat.id, question_parts(after), d, keyboard)
+        await send_question(context.bot, chat.id, after, d)
     else:  # the session is over: its summary
         await present(context.bot, chat.id, cb.session_id, d)
