@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as bench
 
-from bot.content import load_catalog
+from bot.core.content import load_catalog
 
 
 async def start(label: str, spec: str, db: bench.Seeded, ctx: bench.Context) -> dict[str, Any]:

@@ -4,7 +4,7 @@
     python bench/run.py --quick    # tiny sizes: a smoke run that checks the machinery works
 
 It builds SQLite databases in a temporary folder (bulk inserts straight into the schema that
-``bot.db.open_database`` creates), runs the real bot (``python -m bot bot``) as a subprocess
+``bot.storage.db.open_database`` creates), runs the real bot (``python -m bot bot``) as a subprocess
 against the local Bot API stand-in of the tests, and reads the bot's CPU time and memory from
 ``/proc/<pid>``. The push is the bot's own start-up catch-up: every seeded chat is subscribed
 with a push time that has passed today and no claim, so ``jobs.restore_jobs`` sends them all.
@@ -46,13 +46,13 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the bot process does (bot/cli.
 from sqlalchemy import Connection, Table  # noqa: E402
 
 from bot.config import REPO_CONTENT_DIR, load_settings  # noqa: E402
-from bot.content import load_catalog  # noqa: E402
-from bot.db import open_database  # noqa: E402
-from bot.models import CardState, Chat, Review, StudySession, User  # noqa: E402
-from bot.repo import CARD_FIELDS  # noqa: E402
-from bot.services import Scheduling, StudyService  # noqa: E402
-from bot.srs import CardSnapshot, Grade, grade, make_scheduler  # noqa: E402
-from tests.botapi_standin import BotApiStandIn, RateLimits  # noqa: E402
+from bot.core.content import load_catalog  # noqa: E402
+from bot.core.srs import CardSnapshot, Grade, grade, make_scheduler  # noqa: E402
+from bot.services.study import Scheduling, StudyService  # noqa: E402
+from bot.storage.db import open_database  # noqa: E402
+from bot.storage.models import CardState, Chat, Review, StudySession, User  # noqa: E402
+from bot.storage.repo import CARD_FIELDS  # noqa: E402
+from tests.botapi.standin import BotApiStandIn, RateLimits  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TELEGRAM_PER_SECOND = 30  # Telegram's broadcast ceiling, enforced by the stand-in
@@ -230,7 +230,7 @@ CARD_COLUMNS = ("user_id", "item_id", *CARD_FIELDS, "suspended")
 def simulate(item_ids: Sequence[str], n_reviews: int, now: datetime, seed: int) -> History:
     """Sessions of ten on random past days: due items first, new ones in order, then ahead.
 
-    Real FSRS states (``bot.srs.grade``), ratings 15% no idea / 30% partial / 55% got it. The
+    Real FSRS states (``bot.core.srs.grade``), ratings 15% no idea / 30% partial / 55% got it. The
     last sessions stop a day before ``now`` so that every learner has items due today.
     """
     rng = random.Random(seed)
@@ -1212,7 +1212,7 @@ def run_selection_and_chart(ctx: Context, db: Seeded) -> None:
         ),
     )
     t = time.perf_counter()
-    from bot.charts import stats_chart_png
+    from bot.core.charts import stats_chart_png
 
     stats = service.stats(user_id, now, UTC)
     png = stats_chart_png(stats)

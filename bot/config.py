@@ -41,7 +41,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     content_dirs: tuple[Path, ...] = (REPO_CONTENT_DIR,)
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     log_level: str = "INFO"
     max_interval_days: int = 60
@@ -52,6 +52,7 @@ class Settings:
     rate_limiter: bool = True
     user: str = "local"
     push_lease_seconds: int = 300
+    webhook_secret: str = field(default="", repr=False)
 
 
 def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
@@ -128,6 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limiter=limiter != "off",
         user=env.get("STUDYBOT_USER", "").strip() or "local",
         push_lease_seconds=int(number("STUDYBOT_PUSH_LEASE_SECONDS", 300, 1, 86400)),
+        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
     )
     if problems:
         raise ConfigError("\n".join(problems))

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content import Catalog, load_catalog
-from bot.db import open_database
-from bot.services import Scheduling, StudyService
+from bot.core.content import Catalog, load_catalog
+from bot.services.study import Scheduling, StudyService
+from bot.storage.db import open_database
 from tests import pg
 from tests.harness import api, bot  # noqa: F401 - shared end-to-end fixtures
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, make_deps
 from bot.config import Settings
-from bot.handlers.common import Deps
-from tests.botapi_standin import BotApiStandIn
+from bot.telegram.app import build_application, make_deps
+from bot.telegram.deps import Deps
+from tests.botapi.standin import BotApiStandIn
 
 REPO_CONTENT = Path(__file__).resolve().parent.parent / "content"
 

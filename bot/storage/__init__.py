@@ -1,0 +1,1 @@
+"""Storage: the models, the database (engine, migrations) and ``repo``, where all SQL lives."""

@@ -1,0 +1,260 @@
+"""Beyond flashcards: interview date, plan, weak spots and drills, suspended items, quiet hours,
+and changing a rating."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.core.content import CATEGORIES
+from bot.core.plan import countdown, parse_date, plan_phase
+from bot.core.srs import GRADE_LABELS, Grade
+from bot.services.chats import parse_quiet
+from bot.telegram.deps import deps, user_id_of
+from bot.telegram.handlers.settings import _apply, may_change_or_say
+from bot.telegram.keyboards import change_keyboard, done_keyboard, rating_keyboard
+from bot.telegram.messages import REFUSALS, answer_query, escape, present, set_markup
+
+EXAM_USAGE = "Usage: /exam YYYY-MM-DD (your interview day), or /exam off"
+DRILL_USAGE = "Usage: /drill CATEGORY [N], e.g. /drill transformers 5. Categories: " + ", ".join(
+    CATEGORIES
+)
+
+
+async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/exam YYYY-MM-DD | off: interview-date mode."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    args = context.args or []
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    if len(args) != 1:
+        await message.reply_text(EXAM_USAGE)
+        return
+    if args[0].lower() == "off":
+        await d.run(d.service.set_exam, user_id, None, d.clock(), d.tz(chat.id))
+        await message.reply_text("Interview date cleared: back to the six-week plan (/plan).")
+        return
+    try:
+        exam = parse_date(args[0])
+        await d.run(d.service.set_exam, user_id, exam, d.clock(), d.tz(chat.id))
+    except ValueError as exc:
+        await message.reply_text(f"{escape(str(exc))}. {EXAM_USAGE}")
+        return
+    progress = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    assert progress.phase is not None
+    await message.reply_text(
+        f"Interview on {exam:%A %d %B %Y}. {escape(countdown(progress.phase))}.\n"
+        "No review is scheduled past that day, and each day's mix follows the preparation "
+        "strategy: concepts covered two weeks out, then concepts and quiz, deep explanations "
+        "and derivations 3-7 days out, rapid quiz review 1-2 days out, a light review on the "
+        "day."
+    )
+
+
+async def plan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/plan: where the learner is in the six-week plan (or the interview countdown)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    p = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    lines = [
+        f"Seen {p.seen} of {p.total} items · estimated recall of the whole catalog "
+        f"{p.mean_recall:.0%}"
+    ]
+    if p.exam is not None and p.phase is not None and p.phase.days_left is not None:
+        lines.insert(0, f"<b>{escape(countdown(p.phase))}</b>")
+    else:
+        phase = p.phase or plan_phase(0)
+        lines.insert(0, f"<b>Six-week plan: {escape(phase.label)}</b>")
+        lines.append(
+            "New items follow the plan. Set an interview date with /exam YYYY-MM-DD "
+            "to switch to the countdown strategy."
+        )
+    await message.reply_text("\n".join(lines))
+
+
+async def weak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/weak: the five weakest categories and ten weakest items, each with a drill button."""
+    message = update.effective_message
+    assert message is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    categories, items = await d.run(d.service.weak_spots, user_id, d.clock())
+    if not items:
+        await message.reply_text(
+            "Nothing studied yet: weak spots show up after a few sessions. Send /study to begin."
+        )
+        return
+    rows = [
+        [InlineKeyboardButton(f"Drill {c} · recall {r:.0%}", callback_data=f"d:{c}")]
+        for c, r, _n in categories
+    ]
+    rows += [
+        [InlineKeyboardButton(f"{i.id} · {r:.0%} · {i.title}"[:60], callback_data=f"o:{i.id}")]
+        for i, r in items
+    ]
+    await message.reply_text(
+        "<b>Weak spots</b>: lowest estimated recall now. Press one to drill it.",
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+async def start_drill(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, category: str, n: int
+) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    started = await d.run(
+        d.service.start_session,
+        user_id,
+        n,
+        d.clock(),
+        d.tz(chat.id),
+        chat_id=chat.id,
+        kind="drill",
+        category=category,
+    )
+    if not started.session_id:
+        await context.bot.send_message(chat.id, f"No items in {escape(category)} to drill.")
+        return
+    await present(context.bot, chat.id, started.session_id, d)
+
+
+async def drill_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/drill CATEGORY [N]: study one category now, due or not."""
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if (
+        not 1 <= len(args) <= 2
+        or args[0].lower() not in CATEGORIES
+        or (len(args) == 2 and not (args[1].isdigit() and 1 <= int(args[1]) <= 50))
+    ):
+        await message.reply_text(DRILL_USAGE)
+        return
+    await start_drill(update, context, args[0].lower(), int(args[1]) if len(args) == 2 else 5)
+
+
+async def drill_button(update: Update, context: ContextTypes.DEFAULT_TYPE, category: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    if category not in CATEGORIES:
+        await answer_query(query, "This button is no longer valid.", show_alert=True)
+        return
+    await answer_query(query)
+    await start_drill(update, context, category, 5)
+
+
+async def suspended_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/suspended: the items marked "know it cold", each with a button to bring it back."""
+    message = update.effective_message
+    assert message is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    items = await d.run(d.service.suspended_items, user_id)
+    if not items:
+        await message.reply_text(
+            "No suspended items. [Know it cold] under a question suspends one."
+        )
+        return
+    rows = [
+        [InlineKeyboardButton(f"Bring back {i.id} · {i.title}"[:60], callback_data=f"u:{i.id}")]
+        for i in items[:50]
+    ]
+    await message.reply_text(
+        f"<b>Suspended</b>: {len(items)} item(s).", reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def unsuspend_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, item_id: str
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    if not await d.run(d.service.set_suspended, user_id, item_id, False):
+        await answer_query(query, "This item is no longer available.", show_alert=True)
+        return
+    await answer_query(query, f"{item_id} is back in your reviews.")
+
+
+async def suspend_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, session_id: int, position: int
+) -> None:
+    """[Know it cold] under a question: suspend the item for this learner, go on."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    refusal = await d.run(
+        d.service.skip, session_id, position, d.clock(), user_id, d.tz(chat.id), True
+    )
+    if refusal:
+        await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
+        return
+    await answer_query(query, "Suspended: it won't come back until you bring it back (/suspended).")
+    if isinstance(query.message, Message):
+        await set_markup(query.message, done_keyboard("Know it cold"))
+    await present(context.bot, chat.id, session_id, d)
+
+
+async def change_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, review_id: int, grade: int
+) -> None:
+    """[Change rating] (grade 0: show the choices) and the choice itself."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if not isinstance(message, Message):
+        await answer_query(query, "This button is no longer valid.", show_alert=True)
+        return
+    if grade == 0:
+        await answer_query(query)
+        await set_markup(message, rating_keyboard(review_id, 0, action="x"))
+        return
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    result = await d.run(d.service.change_rating, review_id, user_id, grade, d.clock())
+    label = GRADE_LABELS[Grade(grade)]
+    if result in ("unknown", "expired"):
+        await answer_query(
+            query,
+            "A rating can be changed for 10 minutes, while it is the latest for that item.",
+            show_alert=True,
+        )
+        await set_markup(message, None)
+        return
+    await answer_query(query, "Unchanged." if result == "same" else f"Changed to: {label}.")
+    await set_markup(message, change_keyboard(review_id, f"✓ {grade} · {label}"))
+
+
+async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/quiet 22:00-07:00 | off: no pushes inside the window."""
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if not await may_change_or_say(update, context):
+        return
+    try:
+        if len(args) != 1:
+            raise ValueError("one window expected")
+        window = "" if args[0].lower() == "off" else parse_quiet(args[0])
+    except ValueError:
+        await message.reply_text(
+            "Usage: /quiet 22:00-07:00 (no pushes inside it; a push time "
+            "inside moves to its end), or /quiet off"
+        )
+        return
+    settings = await _apply(update, context, quiet=window)
+    if window:
+        await message.reply_text(
+            f"Quiet hours {window}: the daily push comes at "
+            f"{settings.push_clock:%H:%M} ({escape(settings.timezone)})."
+        )
+    else:
+        await message.reply_text("Quiet hours off.")

@@ -1,0 +1,254 @@
+"""/study, /cancel and the study buttons: question -> Show answer -> rating -> next item."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from bot.core.content import TYPE_ALIASES
+from bot.core.render import render_html
+from bot.core.srs import GRADE_LABELS, Grade
+from bot.telegram.deps import deps, user_id_of
+from bot.telegram.handlers.account import forget_button
+from bot.telegram.handlers.basic import reset_button
+from bot.telegram.handlers.groups import group_button, group_study
+from bot.telegram.handlers.learner import (
+    change_button,
+    drill_button,
+    suspend_button,
+    unsuspend_button,
+)
+from bot.telegram.handlers.settings import settings_button
+from bot.telegram.keyboards import (
+    change_keyboard,
+    decode,
+    done_keyboard,
+    rating_keyboard,
+)
+from bot.telegram.messages import (
+    REFUSALS,
+    TEXT_LIMIT,
+    answer_markdown,
+    answer_query,
+    edit_or_send,
+    escape,
+    post_items,
+    present,
+    question_parts,
+    send_parts,
+    send_question,
+    set_markup,
+)
+
+logger = logging.getLogger(__name__)
+MAX_ITEMS = 50
+DEFAULT_ITEMS = 10
+USAGE = (
+    "Usage: /study [N] [type], e.g. /study 20 quiz (N 1-50; types: concepts, quiz, deep, derive)"
+)
+NO_ITEM = "This item is no longer available."
+
+
+def parse_study_args(args: list[str]) -> tuple[int, str | None, str]:
+    """(count, type, notice) from ``/study`` arguments.
+
+    Raises:
+        ValueError: with the one-line usage answer.
+    """
+    n, item_type, notice = DEFAULT_ITEMS, None, ""
+    if len(args) > 2:
+        raise ValueError(USAGE)
+    for arg in args:
+        low = arg.strip().lower()
+        if low.lstrip("+-").isdigit():
+            n = int(low)
+            if n < 1:
+                raise ValueError(f"Choose at least 1 item. {USAGE}")
+            if n > MAX_ITEMS:
+                notice = f"{n} is more than {MAX_ITEMS}; studying {MAX_ITEMS}."
+                n = MAX_ITEMS
+        elif low in TYPE_ALIASES and item_type is None:
+            item_type = TYPE_ALIASES[low]
+        else:
+            raise ValueError(f"I don't understand “{escape(arg[:30])}”. {USAGE}")
+    return n, item_type, notice
+
+
+async def study_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/study [N] [type]: start a session of N items (default 10)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    try:
+        n, item_type, notice = parse_study_args(context.args or [])
+    except ValueError as exc:
+        await message.reply_text(str(exc))
+        return
+    if chat.type in ("group", "supergroup"):
+        await group_study(update, context, n if context.args else 3)
+        return
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    started = await d.run(
+        d.service.start_session,
+        user_id,
+        n,
+        d.clock(),
+        d.tz(chat.id),
+        item_type=item_type,
+        chat_id=chat.id,
+    )
+    notes = [x for x in (notice, started.notice) if x]
+    if notes:
+        await message.reply_text("Note: " + "; ".join(escape(x) for x in notes) + ".")
+    if not started.session_id:
+        await message.reply_text(
+            "Nothing to study right now: nothing is due and no new items "
+            "are left. Come back tomorrow!"
+        )
+        return
+    await present(context.bot, chat.id, started.session_id, d)
+
+
+async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: end the current session here (ratings given so far are kept)."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    session_id = await d.run(d.service.active_session, user_id, chat.id)
+    if not session_id:
+        await message.reply_text("No session in progress. Send /study to start one.")
+        return
+    await d.run(d.service.close, session_id, d.clock())
+    await present(context.bot, chat.id, session_id, d)
+
+
+async def open_item(update: Update, context: ContextTypes.DEFAULT_TYPE, item_id: str) -> bool:
+    """Study one item now (/item, a /find result): a one-item session, in a group a post.
+
+    Returns False, having changed nothing, when there is no item with that id.
+    """
+    chat = update.effective_chat
+    assert chat is not None
+    d = deps(context)
+    item = await d.run(d.service.item, item_id)
+    if item is None:
+        return False
+    if chat.type in ("group", "supergroup"):
+        await post_items(context.bot, chat.id, [item.id], d)
+        return True
+    user_id = await user_id_of(update, context)
+    started = await d.run(d.service.start_item_session, user_id, item.id, d.clock(), chat.id)
+    await present(context.bot, chat.id, started.session_id, d)
+    return True
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every inline button press: reveal, rate, skip (and the no-op on a finished rating)."""
+    query = update.callback_query
+    assert query is not None
+    cb = decode(query.data)
+    if cb is None:
+        await answer_query(query, "This button isn't one of mine.", show_alert=True)
+        return
+    if cb.action == "n":
+        await answer_query(query)
+        return
+    if cb.action == "z":
+        await reset_button(update, context, cb.arg)
+        return
+    if cb.action == "t":
+        await settings_button(update, context, cb.arg)
+        return
+    if cb.action == "o":
+        opened = await open_item(update, context, cb.arg)
+        await answer_query(query, None if opened else NO_ITEM, show_alert=not opened)
+        return
+    if cb.action == "f":
+        await forget_button(update, context, cb.arg)
+        return
+    if cb.action in ("p", "g"):
+        await group_button(update, context, cb.action, cb.session_id, cb.grade)
+        return
+    if cb.action in ("c", "x"):
+        await change_button(update, context, cb.session_id, cb.grade)
+        return
+    if cb.action == "s":
+        await suspend_button(update, context, cb.session_id, cb.position)
+        return
+    if cb.action == "u":
+        await unsuspend_button(update, context, cb.arg)
+        return
+    if cb.action == "d":
+        await drill_button(update, context, cb.arg)
+        return
+    message, chat = query.message, update.effective_chat
+    if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
+        await answer_query(query, "This button is no longer valid.", show_alert=True)
+        return
+    d = deps(context)
+    # The two presses of every item (Show answer, a rating) each take one worker-thread call
+    # and one transaction; the session's owner is checked by Telegram id in the same query.
+    if cb.action == "a":
+        refusal, cur = await d.run(
+            d.service.reveal_current, cb.session_id, cb.position, query.from_user.id
+        )
+        if refusal:
+            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "revealed")
+            return
+        await answer_query(query)
+        if cur is None:
+            return
+        last_question = question_parts(cur)[-1]
+        rating = rating_keyboard(cb.session_id, cb.position)
+        if isinstance(last_question, str):
+            parts = render_html(answer_markdown(cur), TEXT_LIMIT, prefix=last_question)
+            first, rest = parts[0], parts[1:]
+            assert isinstance(first, str)
+            await edit_or_send(message, first, context.bot, chat.id, None if rest else rating)
+            if rest:
+                await send_parts(context.bot, chat.id, rest, d, rating)
+        else:
+            await set_markup(message, None)
+            await send_parts(
+                context.bot, chat.id, render_html(answer_markdown(cur), TEXT_LIMIT), d, rating
+            )
+        return
+    if cb.action == "k":
+        user_id = await user_id_of(update, context)
+        refusal = await d.run(
+            d.service.skip, cb.session_id, cb.position, d.clock(), user_id, d.tz(chat.id)
+        )
+        if refusal:
+            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
+            return
+        await answer_query(query, "Skipped: it comes back tomorrow.")
+        await set_markup(message, done_keyboard("Skipped"))
+        await present(context.bot, chat.id, cb.session_id, d)
+        return
+    result, after = await d.run(
+        d.service.answer_next,
+        cb.session_id,
+        cb.position,
+        cb.grade,
+        d.clock(),
+        query.from_user.id,
+        d.tz(chat.id),
+    )
+    if not result.recorded:
+        await answer_query(query, REFUSALS[result.reason], show_alert=result.reason != "duplicate")
+        return
+    label = GRADE_LABELS[Grade(cb.grade)]
+    later = (
+        "it comes back at the end of this session"
+        if result.retry_added
+        else f"next review in {max(1, round(result.interval_days))} day(s)"
+    )
+    await answer_query(query, f"Recorded: {label} — {later}.")
+    await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
+    if after is not None:
+        await send_question(context.bot, chat.id, after, d)
+    else:  # the session is over: its summary
+        await present(context.bot, chat.id, cb.session_id, d)

@@ -1,0 +1,278 @@
+"""Messages: an item's question and answer as Telegram parts, and the send and edit helpers
+that the handlers and the daily push share."""
+
+from __future__ import annotations
+
+import html
+import logging
+import warnings
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.core.charts import FormulaError, formula_png
+from bot.core.content import Item
+from bot.core.render import Formula, render_html
+from bot.core.srs import GRADE_LABELS, Grade
+from bot.services.chats import Tally
+from bot.services.study import Current
+from bot.telegram.deps import Deps
+from bot.telegram.keyboards import question_keyboard, reveal_keyboard
+
+logger = logging.getLogger(__name__)
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+TALLY_ROOM = 300  # characters kept free in the last answer message for the live tally
+NAME_CHARS = 24
+REFUSALS = {
+    "unknown": "This button is no longer valid.",
+    "foreign": "This button belongs to someone else's session.",
+    "finished": "This session has ended. Send /study to start a new one.",
+    "stale": "That item is not the current one.",
+    "duplicate": "Already recorded.",
+    "revealed": "The answer is already shown.",
+    "hidden": "Show the answer first.",
+}
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, show_alert: bool = False
+) -> None:
+    """Answer a button press; a press delivered twice can only be answered once, so a second
+    answer's "query is too old" is expected and ignored."""
+    kwargs: dict[str, Any] = {"callback_query_id": query.id}
+    if text:
+        kwargs["text"] = text
+    if show_alert:
+        kwargs["show_alert"] = True
+    try:  # as query.answer() would send it (see send_text for why not through it)
+        await query.get_bot().do_api_request("answerCallbackQuery", api_kwargs=kwargs)
+    except BadRequest as exc:
+        if (
+            "query is too old" not in exc.message.lower()
+            and "query id is invalid" not in exc.message.lower()
+        ):
+            raise
+        logger.debug("callback query %s already answered", query.id)
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+async def send_formula(
+    bot: Any, chat_id: int, formula: Formula, d: Deps, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A display formula as a photo (cached by formula), its Unicode form as the caption.
+
+    A formula that mathtext cannot draw is sent as Unicode text in <code> instead.
+    """
+    key = (formula.latex, formula.boxed)
+    file_id = d.photo_ids.get(key)
+    photo: str | InputFile
+    if file_id is not None:
+        photo = file_id
+    else:
+        try:
+            png = await d.draw(formula_png, formula.latex, formula.boxed)
+        except FormulaError:
+            await send_text(bot, chat_id, f"<code>{escape(formula.text)}</code>", markup)
+            return
+        photo = InputFile(png, filename="formula.png")
+    kwargs: dict[str, Any] = {
+        "chat_id": chat_id,
+        "photo": photo,
+        "caption": escape(formula.text[: CAPTION_LIMIT - 24]),
+        "parse_mode": "HTML",
+    }
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    result = await bot.do_api_request("sendPhoto", api_kwargs=kwargs)
+    sizes = result.get("photo") if isinstance(result, dict) else None
+    if sizes:  # Telegram keeps the photo: later sends name it by its file_id
+        d.photo_ids[key] = str(sizes[-1]["file_id"])
+
+
+# The calls the bot makes most (a question or formula sent, an item's buttons replaced) go through
+# Bot.do_api_request: the bot never reads the message that Telegram sends back, and building a
+# telegram.Message from it (every entity of the text an object) costs more CPU than the whole
+# request. PTB suggests the named method whenever one exists; here that is on purpose.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request",
+    category=PTBUserWarning,
+)
+# What the bot's Defaults add to a named call; do_api_request does not apply them.
+_DEFAULTS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+
+
+async def send_text(
+    bot: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """``sendMessage`` as ``bot.send_message`` would send it; returns the message id."""
+    kwargs: dict[str, Any] = {"chat_id": chat_id, "text": text, **_DEFAULTS}
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    result = await bot.do_api_request("sendMessage", api_kwargs=kwargs)
+    return int(result["message_id"])
+
+
+async def send_parts(
+    bot: Any,
+    chat_id: int,
+    parts: Sequence[str | Formula],
+    d: Deps,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send messages and formula photos in order; the keyboard goes on the last one."""
+    for k, part in enumerate(parts):
+        keyboard = markup if k == len(parts) - 1 else None
+        if isinstance(part, Formula):
+            await send_formula(bot, chat_id, part, d, keyboard)
+        else:
+            await send_text(bot, chat_id, part, keyboard)
+
+
+async def edit_or_send(
+    message: Message, text: str, bot: Bot, chat_id: int, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit a message's text; if the user deleted it, send the text as a new message."""
+    try:
+        if message.text is not None:  # without building a Message from the answer
+            kwargs: dict[str, Any] = {
+                "chat_id": message.chat_id,
+                "message_id": message.message_id,
+                "text": text,
+                **_DEFAULTS,
+            }
+            if markup is not None:
+                kwargs["reply_markup"] = markup
+            await message.get_bot().do_api_request("editMessageText", api_kwargs=kwargs)
+        else:
+            await message.edit_caption(text, reply_markup=markup)
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if "not modified" in reason:
+            return
+        if "not found" in reason or "can't be edited" in reason:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+            return
+        raise
+
+
+async def set_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace a message's buttons; a deleted or unchanged message is not an error."""
+    kwargs: dict[str, Any] = {"chat_id": message.chat_id, "message_id": message.message_id}
+    if markup is not None:
+        kwargs["reply_markup"] = markup
+    try:
+        await message.get_bot().do_api_request("editMessageReplyMarkup", api_kwargs=kwargs)
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):
+            raise
+
+
+def question_parts(cur: Current) -> list[str | Formula]:
+    item = cur.item
+    again = " · once more" if cur.retry else ""
+    lead = f"<b>{escape(cur.lead)}</b>\n\n" if cur.lead else ""
+    if cur.hint:
+        lead += f"⚠️ <i>{escape(cur.hint)}</i>\n\n"
+    head = (
+        f"{lead}<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
+        f"difficulty {item.difficulty}/5{again}</i>\n<b>{escape(item.title)}</b>"
+    )
+    return render_html(item.question, TEXT_LIMIT, prefix=head)
+
+
+def answer_markdown(cur: Current) -> str:
+    text = "**Answer**\n\n" + cur.item.answer
+    if cur.item.followups:
+        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in cur.item.followups)
+    return text
+
+
+async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:
+    """An item's question, with its buttons under the last part."""
+    keyboard = question_keyboard(cur.session_id, cur.position)
+    await send_parts(bot, chat_id, question_parts(cur), d, keyboard)
+
+
+async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
+    """Send the session's current item, or its summary when it is over."""
+    cur = await d.run(d.service.current, session_id)
+    if cur is not None:
+        await send_question(bot, chat_id, cur, d)
+        return
+    await d.run(d.service.close, session_id, d.clock())
+    s = await d.run(d.service.summary, session_id, d.clock(), d.tz(chat_id))
+    minutes, secs = divmod(int(s.seconds), 60)
+    spent = f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+    counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {s.ratings[g]}" for g in (1, 2, 3))
+    await bot.send_message(
+        chat_id,
+        f"<b>Session complete</b>\nRated {s.reviewed}: {counts}\n"
+        f"Time: {spent} · due tomorrow: {s.due_tomorrow} · streak: {s.streak_days} "
+        f"day{'s' if s.streak_days != 1 else ''}\nSend /study for more, /stats for progress.",
+    )
+
+
+def group_question(item: Item, limit: int = TEXT_LIMIT) -> list[str | Formula]:
+    head = (
+        f"<i>{item.type} · {escape(item.category)} · difficulty {item.difficulty}/5</i>\n"
+        f"<b>{escape(item.title)}</b>"
+    )
+    return render_html(item.question, limit, prefix=head)
+
+
+def group_answer(item: Item) -> list[str | Formula]:
+    """The answer parts; the last text part leaves room for the tally."""
+    question = group_question(item)
+    prefix = question[-1] if isinstance(question[-1], str) else ""
+    text = "**Answer**\n\n" + item.answer
+    if item.followups:
+        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups)
+    return render_html(text, TEXT_LIMIT - TALLY_ROOM, prefix=prefix)
+
+
+def tally_line(tally: Tally) -> str:
+    counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {tally.counts[g]}" for g in (1, 2, 3))
+    line = f"<i>Rated by {tally.total} · {counts}</i>"
+    if tally.names:
+        line += "\n" + escape(", ".join(n[:NAME_CHARS] for n in tally.names))
+    return line
+
+
+async def post_items(
+    bot: Any,
+    chat_id: int,
+    item_ids: list[str],
+    d: Deps,
+    header: str = "",
+    push_date: date | None = None,
+) -> int:
+    """Post items to a group, each its own message with [Show answer]; return how many."""
+    if not item_ids:
+        return 0
+    if header:
+        await bot.send_message(
+            chat_id,
+            f"<b>{escape(header)}</b> — {len(item_ids)} item"
+            f"{'s' if len(item_ids) != 1 else ''}. Anyone can reveal the "
+            "answer; everyone rates for themselves.",
+        )
+    posted = 0
+    for item_id in item_ids:
+        item = d.service.catalog.get(item_id)
+        if item is None:
+            continue
+        post_id = await d.run(d.chats.add_post, chat_id, item_id, d.clock(), push_date)
+        await send_parts(bot, chat_id, group_question(item), d, reveal_keyboard(post_id))
+        posted += 1
+    return posted

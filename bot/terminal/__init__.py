@@ -1,0 +1,1 @@
+"""The terminal front end (study, stats, find, export, reset, ...) over the services."""

@@ -1,0 +1,71 @@
+"""What every terminal command shares: its environment, the learner's name, the service."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, TextIO
+
+from bot.config import Settings
+from bot.core.content import load_catalog
+from bot.services.study import Scheduling, StudyService
+from bot.storage.db import open_database
+
+# rich (console, markdown with pygments, table) is imported by the terminal commands that print
+# with it: `studybot bot` never does, and its start-up is timed (bench/run.py, "startup").
+if TYPE_CHECKING:
+    from rich.console import Console
+
+USER_NAME_MAX = 64  # the users.local_name column
+
+
+class UsageError(Exception):
+    """A mistake on the command line: one line for the user, exit code 2."""
+
+
+@dataclass
+class Env:
+    """What a command needs from outside: settings, clock, streams."""
+
+    settings: Settings
+    stdin: TextIO
+    clock: Callable[[], datetime]
+    tz: tzinfo
+    console: Console | None = field(default=None, repr=False)
+
+    @property
+    def out(self) -> Console:
+        """The terminal output, made on first use (``console``, when one was given)."""
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(highlight=False)
+        return self.console
+
+
+def user_name(env: Env, args: argparse.Namespace) -> str:
+    """The terminal learner: --user, else STUDYBOT_USER, else "local" (1-64 characters)."""
+    name = (getattr(args, "user", None) or env.settings.user).strip()
+    if not 1 <= len(name) <= USER_NAME_MAX:
+        raise UsageError(f"--user must be 1 to {USER_NAME_MAX} characters")
+    return name
+
+
+def open_service(env: Env) -> StudyService:
+    catalog = load_catalog(env.settings.content_dirs)
+    _engine, sessions = open_database(env.settings.database_url)
+    return StudyService(sessions, catalog, Scheduling.from_settings(env.settings))
+
+
+def read_line(env: Env, prompt: str) -> str | None:
+    """One line of input, or None at the end of input."""
+    env.out.print(prompt, end="")
+    line = env.stdin.readline()
+    if not line:
+        env.out.print()
+        return None
+    if not env.stdin.isatty():
+        env.out.print()  # piped input is not echoed: keep the transcript readable
+    return line.strip().lower()

@@ -1,0 +1,83 @@
+"""`studybot stats` and `studybot exam`: where a learner stands."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.core.plan import countdown, parse_date
+from bot.terminal.common import Env, UsageError, open_service, user_name
+
+
+def cmd_exam(env: Env, args: argparse.Namespace) -> int:
+    """Interview-date mode: no interval past the day, the daily mix follows the countdown."""
+    exam = None
+    if args.date.lower() != "off":
+        try:
+            exam = parse_date(args.date)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; use YYYY-MM-DD, or 'off'") from None
+    service = open_service(env)
+    user_id = service.local_user(user_name(env, args), env.clock())
+    try:
+        service.set_exam(user_id, exam, env.clock(), env.tz)
+    except ValueError as exc:
+        raise UsageError(f"{args.date}: {exc}; give the day of your interview") from None
+    if exam is None:
+        env.out.print("Interview date cleared: new items follow the six-week plan.")
+        return 0
+    progress = service.progress(user_id, env.clock(), env.tz)
+    assert progress.phase is not None
+    env.out.print(f"Interview on {exam:%A %d %B %Y}: {countdown(progress.phase)}.")
+    return 0
+
+
+def cmd_stats(env: Env, args: argparse.Namespace) -> int:
+    """Progress: items studied, reviews, sessions, recent results, due counts, categories."""
+    service = open_service(env)
+    user_id = service.local_user(user_name(env, args), env.clock())
+    st = service.stats(user_id, env.clock(), env.tz)
+    out = env.out
+    out.rule(f"Progress of {user_name(env, args)}")
+    out.print(
+        f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
+        f"sessions completed: {st.sessions}"
+    )
+    out.print(
+        f"Streak: {st.streak.current} day(s) in a row · active {st.streak.active_last_14} "
+        f"of the last 14 days"
+    )
+    out.print(f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}")
+    progress = service.progress(user_id, env.clock(), env.tz)
+    if progress.exam is not None and progress.phase is not None:
+        out.print(f"{countdown(progress.phase)} (interview {progress.exam:%Y-%m-%d})")
+    elif progress.phase is not None:
+        out.print(f"Plan: {progress.phase.label}")
+    out.print(
+        f"Seen {progress.seen} of {progress.total} items · estimated recall of the whole "
+        f"catalog {progress.mean_recall:.0%}"
+    )
+    if progress.leeches:
+        out.print(
+            "Leeches (keep slipping): "
+            + ", ".join(f"{i.id} {i.title} ({n}×)" for i, n in progress.leeches)
+        )
+    from rich.table import Table
+
+    if st.recent:
+        table = Table(title="Last sessions", show_edge=False)
+        for col in ("started", "rated", "no idea", "partial", "got it"):
+            table.add_column(col, justify="right" if col != "started" else "left")
+        for r in st.recent:
+            table.add_row(
+                r.started_at.astimezone(env.tz).strftime("%Y-%m-%d %H:%M"),
+                str(r.size),
+                *(str(r.ratings[g]) for g in (1, 2, 3)),
+            )
+        out.print(table)
+    table = Table(title="Progress per category", show_edge=False)
+    for col in ("category", "studied", "mastered", "total"):
+        table.add_column(col, justify="left" if col == "category" else "right")
+    for c in st.categories:
+        table.add_row(c.category, str(c.studied), str(c.mastered), str(c.total))
+    out.print(table)
+    return 0
