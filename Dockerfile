@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # studybot as a container: `docker build -t studybot .`, then see "Docker" in README.md.
-# tests/test_docker.py checks this file (paths, stages, user, command, environment), builds the
-# wheel from exactly what the builder stage copies, and runs the image's commands against it.
+# hadolint checks it in CI (.ci/run); tests/test_docker.py checks that what it copies exists and
+# reaches the build, builds the wheel from exactly what the builder stage copies, and runs the
+# image's commands against it.
 
 # ---- builder: install the project and its dependencies into a self-contained virtualenv ----
 FROM python:3.11-slim AS builder
@@ -25,10 +26,13 @@ RUN python3 -m venv /opt/venv \
 # ---- runtime: the same base image (the venv links to its interpreter), no build leftovers ----
 FROM python:3.11-slim AS runtime
 # An unprivileged user that owns only /data (the database); the code and items are read-only.
-RUN useradd --system --user-group --uid 10001 --create-home --home-dir /home/studybot \
+# uid and gid are fixed (10001:10001) so that USER can name them as numbers, which a host or
+# an orchestrator can check without the image's /etc/passwd (hadolint DL3066).
+RUN groupadd --system --gid 10001 studybot \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/studybot \
         --shell /usr/sbin/nologin studybot \
     && mkdir -p /data \
-    && chown studybot:studybot /data
+    && chown 10001:10001 /data
 COPY --from=builder /opt/venv /opt/venv
 # The items are baked in. A folder of your own can be mounted and added to the path, e.g.
 # `-v ~/my-items:/items:ro -e STUDYBOT_CONTENT_DIR=/app/content:/items` (':'-separated).
@@ -43,7 +47,7 @@ ENV PATH="/opt/venv/bin:${PATH}" \
 WORKDIR /app
 # Fail the build if the installed package cannot load the baked-in items.
 RUN studybot check-content
-USER studybot
+USER 10001:10001
 VOLUME ["/data"]
 # `docker run IMAGE` runs the bot; `docker run -it IMAGE study -n 10` (or stats, reset,
 # check-content) runs another studybot command on the same database.

@@ -7,12 +7,13 @@ process with its own stand-in and copy of the data, and their measuring windows 
 the comparison. Each window is a closed loop of 20 learners (CPU per press) followed by
 lockstep rounds of ratings (CPU per rating -> next item), as in bench/run.py.
 
-    python bench/ab.py base=/path/to/other/checkout new=
-    python bench/ab.py base= variant=,SOME_SETTING=1
+    python -m bench.ab base=/path/to/other/checkout new=
+    python -m bench.ab base= variant=,SOME_SETTING=1
 
 Each argument is LABEL=PYTHONPATH[,NAME=VALUE...]: the folder whose ``bot`` package the bot
 process imports (empty: this checkout) and environment variables for that process. The first
-is the baseline of the ratios.
+is the baseline of the ratios. Run it from this checkout's root: the benchmark itself (the
+seeding, the stand-in, the learners) is always this checkout's; only the bot processes differ.
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import run as bench
-
+from bench import run
 from bot.core.content import load_catalog
 
 
-async def start(label: str, spec: str, db: bench.Seeded, ctx: bench.Context) -> dict[str, Any]:
+async def start(label: str, spec: str, db: run.Seeded, ctx: run.Context) -> dict[str, Any]:
     path, *settings = spec.split(",")
     saved = dict(os.environ)
     if path:
@@ -41,41 +39,41 @@ async def start(label: str, spec: str, db: bench.Seeded, ctx: bench.Context) -> 
     for setting in settings:
         name, _, value = setting.partition("=")
         os.environ[name] = value
-    api = bench.BenchStandIn()
+    api = run.BenchStandIn()
     await api.__aenter__()
     for chat_id in db.pushed:
         api.private_chat(api.user(chat_id, f"L{chat_id}"))
     api.watch(db.pushed)
-    copy = bench.copy_database(db, ctx.work / f"{label}.db")
+    copy = run.copy_database(db, ctx.work / f"{label}.db")
     try:
-        bot = await bench.BotProcess.start(api, copy.url, ctx.work, limiter=False, name=label)
+        bot = await run.BotProcess.start(api, copy.url, ctx.work, limiter=False, name=label)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    await bench.wait_until(lambda: len(api.push_done) == len(db.pushed), 60, f"{label}: push")
-    await bench.warm_up(ctx, api, label)
-    learners = [bench.Learner(api, t, seed=k) for k, t in enumerate(db.quiet)]
+    await run.wait_until(lambda: len(api.push_done) == len(db.pushed), 60, f"{label}: push")
+    await run.warm_up(ctx, api, label)
+    learners = [run.Learner(api, t, seed=k) for k, t in enumerate(db.quiet)]
     await asyncio.gather(*(learner.study() for learner in learners))
     return {"label": label, "api": api, "bot": bot, "learners": learners, "press": [], "rate": []}
 
 
 async def window(v: dict[str, Any], seconds: float, rounds: int) -> None:
-    presses, cpu, _wall = await bench.closed_loop(
+    presses, cpu, _wall = await run.closed_loop(
         v["api"], v["bot"], v["learners"], seconds, settle=0.3
     )
     v["press"].append(cpu / max(presses, 1) * 1000)
-    cpu, ratings = await bench.lockstep(v["bot"], v["learners"], rounds, pause=0.05)
+    cpu, ratings = await run.lockstep(v["bot"], v["learners"], rounds, pause=0.05)
     v["rate"].append(cpu / ratings * 1000)
 
 
 async def main(specs: list[tuple[str, str]], windows: int = 8) -> None:
     now = datetime.now(UTC)
-    sizes = bench.Sizes(push_chats=40, cost_users=20)
-    ctx = bench.Context(sizes, Path(tempfile.mkdtemp(prefix="studybot-ab-")), now)
-    catalog = load_catalog([bench.REPO_CONTENT_DIR])
+    sizes = run.Sizes(push_chats=40, cost_users=20)
+    ctx = run.Context(sizes, Path(tempfile.mkdtemp(prefix="studybot-ab-")), now)
+    catalog = load_catalog([run.REPO_CONTENT_DIR])
     ids = [item.id for item in catalog.in_curriculum_order()][: sizes.cards]
-    templates = [bench.simulate(ids, sizes.reviews, now, seed=k) for k in range(4)]
-    db = bench.seed(
+    templates = [run.simulate(ids, sizes.reviews, now, seed=k) for k in range(4)]
+    db = run.seed(
         ctx.work / "ab.db",
         sizes,
         pushed=40,
@@ -103,7 +101,7 @@ async def main(specs: list[tuple[str, str]], windows: int = 8) -> None:
             f" per rating {statistics.median(v['rate']):.2f} ms (x{rate:.3f});"
             f" windows {[round(x, 2) for x in v['press']]}"
         )
-    print(f"reference loop now: {bench.machine_speed()} s")
+    print(f"reference loop now: {run.machine_speed()} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """The performance benchmark of issue 8: one command, its own data, every figure beside its goal.
 
-    python bench/run.py            # the full run (a few minutes), writes bench/results.json
-    python bench/run.py --quick    # tiny sizes: a smoke run that checks the machinery works
+    python -m bench.run            # the full run (a few minutes), writes bench/results.json
+    python -m bench.run --quick    # tiny sizes: a smoke run that checks the machinery works
+
+(from the repository's root, in its virtual environment: ``bench`` imports ``bot`` and the
+tests' stand-in, ``tests.botapi``, as packages of the checkout).
 
 It builds SQLite databases in a temporary folder (bulk inserts straight into the schema that
 ``bot.storage.db.open_database`` creates), runs the real bot (``python -m bot bot``) as a subprocess
@@ -38,21 +41,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, Table
+
+from bot.config import REPO_CONTENT_DIR, load_settings
+from bot.core.content import load_catalog
+from bot.core.srs import CardSnapshot, Grade, grade, make_scheduler
+from bot.services.progress import ProgressService
+from bot.services.study import Scheduling, StudyService
+from bot.storage.db import open_database
+from bot.storage.models import CardState, Chat, Review, StudySession, User
+from bot.storage.repo.cards import CARD_FIELDS
+from tests.botapi import BotApiStandIn, RateLimits
+
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # as the bot process does (bot/cli.py)
-
-from sqlalchemy import Connection, Table  # noqa: E402
-
-from bot.config import REPO_CONTENT_DIR, load_settings  # noqa: E402
-from bot.core.content import load_catalog  # noqa: E402
-from bot.core.srs import CardSnapshot, Grade, grade, make_scheduler  # noqa: E402
-from bot.services.study import Scheduling, StudyService  # noqa: E402
-from bot.storage.db import open_database  # noqa: E402
-from bot.storage.models import CardState, Chat, Review, StudySession, User  # noqa: E402
-from bot.storage.repo import CARD_FIELDS  # noqa: E402
-from tests.botapi.standin import BotApiStandIn, RateLimits  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TELEGRAM_PER_SECOND = 30  # Telegram's broadcast ceiling, enforced by the stand-in
@@ -1214,13 +1216,14 @@ def run_selection_and_chart(ctx: Context, db: Seeded) -> None:
     t = time.perf_counter()
     from bot.core.charts import stats_chart_png
 
-    stats = service.stats(user_id, now, UTC)
+    progress = ProgressService(service.sessions, service.catalog, service.scheduler)
+    stats = progress.stats(user_id, now, UTC)
     png = stats_chart_png(stats)
     cold = time.perf_counter() - t
     warm = []
     for _ in range(sizes.chart_runs):
         t = time.perf_counter()
-        png = stats_chart_png(service.stats(user_id, now, UTC))
+        png = stats_chart_png(progress.stats(user_id, now, UTC))
         warm.append(time.perf_counter() - t)
     ctx.add(
         Figure(
@@ -1229,7 +1232,7 @@ def run_selection_and_chart(ctx: Context, db: Seeded) -> None:
             round(statistics.median(warm), 3),
             "s",
             "< 1",
-            f"StudyService.stats + charts.stats_chart_png, median of {len(warm)}; the first "
+            f"ProgressService.stats + charts.stats_chart_png, median of {len(warm)}; the first "
             f"call, which imports matplotlib, took {cold:.2f} s; PNG {len(png) // 1024} KB",
         )
     )

@@ -15,6 +15,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.content import Catalog, load_catalog
+from bot.services.chats import ChatService
+from bot.services.groups import GroupService
+from bot.services.progress import ProgressService
+from bot.services.push import PushService
 from bot.services.study import Scheduling, StudyService
 from bot.storage.db import open_database
 from tests import pg
@@ -124,3 +128,23 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def service(sessions: sessionmaker[Session], catalog: Catalog) -> StudyService:
     return StudyService(sessions, catalog, Scheduling(fuzzing=False, new_per_day=15))
+
+
+@pytest.fixture
+def progress(service: StudyService) -> ProgressService:
+    return ProgressService(service.sessions, service.catalog, service.scheduler)
+
+
+@pytest.fixture
+def chats(sessions: sessionmaker[Session]) -> ChatService:
+    return ChatService(sessions)
+
+
+@pytest.fixture
+def pushes(service: StudyService) -> PushService:
+    return PushService(service.sessions, service)
+
+
+@pytest.fixture
+def groups(service: StudyService) -> GroupService:
+    return GroupService(service.sessions, service.catalog, service.scheduler)

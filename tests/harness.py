@@ -6,22 +6,27 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from bot.core.stats import Stats
 from bot.telegram.app import build_application, make_deps
 from bot.telegram.deps import Deps
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 
 REPO_CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
 @dataclass
 class RunningBot:
+    """The running Application and its services: tests check results through the services
+    (``learner``, ``stats``, ``deps.chats``...) and read rows with SQL (``rows``) only for
+    facts that no service exposes."""
+
     api: BotApiStandIn
     app: Any
     deps: Deps
@@ -33,6 +38,14 @@ class RunningBot:
 
     def set_clock(self, now: datetime) -> None:
         self.deps.clock = lambda: now
+
+    def learner(self, telegram_id: int) -> int:
+        """The learner id of a Telegram user the bot has met (one it has not is created)."""
+        return self.deps.study.telegram_user(telegram_id, "", self.deps.clock())
+
+    def stats(self, telegram_id: int) -> Stats:
+        """What /stats shows a Telegram user the bot has met, from the progress service."""
+        return self.deps.progress.stats(self.learner(telegram_id), self.deps.clock(), UTC)
 
 
 @asynccontextmanager

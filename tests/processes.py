@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 
 
 def studybot(

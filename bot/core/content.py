@@ -4,6 +4,12 @@ An item is one markdown file, either with YAML front matter (the current format)
 older bold-header lines (``**Category:** transformers``) written for the original study script.
 Validation collects every problem as ``path:line: message`` so that ``check-content`` can list
 them all at once; at run time an invalid file is skipped with one warning and the rest loads.
+
+Two levels: ``check-content`` validates strictly (every item has its short answer and key points,
+every quiz item its choices, nothing renders differently from what the author meant), while the
+catalog that the bot and the terminal load also accepts an item without the short forms (a
+learner's own item, one written for the original study script) and shows its full answer alone.
+A short form that is present but malformed is an error at both levels.
 """
 
 from __future__ import annotations
@@ -11,13 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import frontmatter
 import yaml
+
+from bot.core.render import outline, render_problems
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +61,29 @@ CATEGORIES = (
     "advanced",
 )
 CATEGORY_RANK = {name: rank for rank, name in enumerate(CATEGORIES)}
-ALLOWED_FIELDS = {"id", "title", "type", "category", "difficulty", "tags"}
+ALLOWED_FIELDS = {"id", "title", "type", "category", "difficulty", "tags", "poll", "source"}
 REQUIRED_FIELDS = ("title", "category", "difficulty")
+# The sections an item may have, in this order; a learner's item may add sections of its own
+# (shown nowhere), check-content refuses them because their text would be lost.
+SECTIONS = ("Question", "Short answer", "Key points", "Choices", "Answer", "Follow-up Questions")
+SHORT_ANSWER_CHARS = 400
+SHORT_ANSWER_SENTENCES = 3
+KEY_POINTS = (3, 6)
+KEY_POINT_CHARS = 140
+# Telegram's poll limits, from telegram.constants.PollLimit (the core does not import telegram).
+POLL_QUESTION_CHARS = 300  # PollLimit.MAX_QUESTION_LENGTH: the question, or the `poll:` wording
+POLL_OPTION_CHARS = 100  # PollLimit.MAX_OPTION_LENGTH: each choice
+POLL_EXPLANATION_CHARS = 200  # PollLimit.MAX_EXPLANATION_LENGTH: a quiz item's short answer
+QUIZ_CHOICES = 4  # ours: Telegram allows 2 to PollLimit.MAX_OPTION_NUMBER (12)
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")  # 32 characters: the item_id columns
 BOLD_HEADER_RE = re.compile(r"^\*\*(?P<key>[A-Za-z -]+):\*\*\s*(?P<value>.*?)\s*$")
 SECTION_RE = re.compile(r"^##\s+(?P<name>.+?)\s*#*\s*$")
+CHOICE_RE = re.compile(r"^\[(?P<mark>[ xX])\]\s+(?P<text>\S.*)$")
+# Sentence ends: . ! or ? (and a closing bracket or quote) before a space and a word that does not
+# start in lower case, or at the end. Cheap on purpose; abbreviations are taken out first.
+SENTENCE_END_RE = re.compile(r"[.!?][)\]\"']*(?:\s+(?=[^a-z\s])|\s*$)")
+ABBREVIATION_RE = re.compile(r"\b(?:e\.g|i\.e|et al|vs|cf|approx|resp|Eq|Fig)\.")
+INLINE_MATH_RE = re.compile(r"\$[^$\n]+\$")
 
 
 class ContentError(Exception):
@@ -69,8 +95,21 @@ class ContentError(Exception):
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One option of a quiz item's poll, as written (markdown, inline math allowed)."""
+
+    text: str
+    correct: bool
+
+
+@dataclass(frozen=True)
 class Item:
-    """One study item, parsed and validated."""
+    """One study item, parsed and validated.
+
+    ``short_answer``, ``key_points`` and ``choices`` are empty for an item without those sections;
+    ``poll`` is a shorter wording of the question for a Telegram poll ("" when the question fits),
+    ``source`` the item it was mined from or "new" ("" when not said).
+    """
 
     id: str
     title: str
@@ -82,11 +121,33 @@ class Item:
     answer: str
     followups: tuple[str, ...]
     path: Path
+    short_answer: str = ""
+    key_points: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    poll: str = ""
+    source: str = ""
 
     @property
     def curriculum_key(self) -> tuple[int, int, str]:
         """Sort key for introducing new items: category order, then easier first, then id."""
         return (CATEGORY_RANK.get(self.category, len(CATEGORIES)), self.difficulty, self.id)
+
+
+def answer_markdown(item: Item) -> str:
+    """What a learner sees when they reveal an item, as markdown (math still LaTeX).
+
+    The short answer and key points come first, then the full answer and the follow-up
+    questions; a part the item does not have is left out. The choices are for polls, not here.
+    """
+    parts = []
+    if item.short_answer:
+        parts.append(f"**Short answer**\n\n{item.short_answer}")
+    if item.key_points:
+        parts.append("**Key points**\n\n" + "\n".join(f"- {p}" for p in item.key_points))
+    parts.append(f"**Answer**\n\n{item.answer}")
+    if item.followups:
+        parts.append("**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups))
+    return "\n\n".join(parts)
 
 
 @dataclass
@@ -106,22 +167,67 @@ def _line_of(lines: list[str], pattern: str, default: int) -> int:
     return default
 
 
-def _split_sections(body_lines: list[str], first_line: int) -> dict[str, tuple[int, str]]:
-    """Map lowercased ``##`` section names to (line number, text), ignoring code fences."""
-    sections: dict[str, tuple[int, list[str]]] = {}
-    current: list[str] | None = None
+@dataclass(frozen=True)
+class _Section:
+    name: str  # as written
+    line: int  # of the heading
+    first: int  # of the text's first line
+    text: str  # stripped
+
+
+def _section_key(name: str) -> str:
+    """The canonical name: case-insensitive, and any "Follow..." is the follow-up section."""
+    key = name.strip().lower()
+    return "follow-up questions" if key.startswith("follow") else key
+
+
+SECTION_KEYS = {_section_key(name): name for name in SECTIONS}
+
+
+def _split_sections(body_lines: list[str], first_line: int) -> list[_Section]:
+    """The ``##`` sections in file order, ignoring headings inside code fences."""
+    found: list[tuple[str, int, list[str]]] = []
     in_fence = False
     for offset, text in enumerate(body_lines):
         if text.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
         match = None if in_fence else SECTION_RE.match(text)
         if match:
-            name = match.group("name").strip().lower()
-            current = []
-            sections.setdefault(name, (first_line + offset, current))
-        elif current is not None:
-            current.append(text)
-    return {name: (line, "\n".join(body).strip()) for name, (line, body) in sections.items()}
+            found.append((match.group("name"), first_line + offset, []))
+        elif found:
+            found[-1][2].append(text)
+    sections = []
+    for name, line, body in found:
+        blank = next((k for k, text in enumerate(body) if text.strip()), len(body))
+        sections.append(_Section(name.strip(), line, line + 1 + blank, "\n".join(body).strip()))
+    return sections
+
+
+def _sentences(text: str) -> int:
+    """Roughly how many sentences ``text`` has (math and common abbreviations do not end one)."""
+    text = ABBREVIATION_RE.sub("abbr", INLINE_MATH_RE.sub("x", text)).strip()
+    return len(SENTENCE_END_RE.findall(text)) + (not re.search(r"[.!?][)\]\"']*$", text))
+
+
+def _bullets(section: _Section, what: str, problems: _Problems) -> list[tuple[int, str | None]]:
+    """The items of a section that must be one ``-`` list of one-paragraph items: (line, text).
+
+    An item that is not one paragraph is reported here and comes back with text None.
+    """
+    blocks = outline(section.text)
+    first_list = next((b for b in blocks if b.kind == "bullet_list"), None)
+    extra = [b for b in blocks if b is not first_list]
+    if extra:
+        problems.add(
+            section.first + extra[0].line,
+            f"'## {section.name}' must be one '- ' list and nothing else",
+        )
+    if first_list is None:
+        return []
+    for line, text in first_list.items:
+        if text is None:
+            problems.add(section.first + line, f"a {what} must be one paragraph, with no sub-list")
+    return [(section.first + line, text) for line, text in first_list.items]
 
 
 def _followups(text: str) -> tuple[str, ...]:
@@ -159,8 +265,17 @@ def _type_from_path(path: Path, item_id: str) -> str | None:
     return ID_PREFIX_TYPES.get(item_id[:1].lower())
 
 
-def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[str]]:
+def parse_item(
+    path: Path, text: str | None = None, *, strict: bool = False
+) -> tuple[Item | None, list[str]]:
     """Parse and validate one item file.
+
+    Args:
+        path: the file (also read from, unless ``text`` is given).
+        text: the file's text, when already read.
+        strict: check-content's level: the short answer, key points and (quiz) choices are
+            required, no unknown section is allowed, and nothing may render differently from what
+            the author meant. Otherwise an item without them loads (a malformed one still fails).
 
     Returns:
         The item (None when invalid) and the list of problems as ``path:line: message``.
@@ -272,20 +387,33 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
         raw_tags = []
     tags = tuple(str(t).strip() for t in raw_tags if str(t).strip())
 
-    sections = _split_sections(lines[body_start:], body_start + 1)
-    end_line = len(lines) - 1 if text.endswith("\n") else len(lines)
-    texts: dict[str, str] = {}
-    for name in ("question", "answer"):
-        if name not in sections:
-            problems.add(end_line, f"missing '## {name.title()}' section")
-        elif not sections[name][1]:
-            problems.add(sections[name][0], f"empty '## {name.title()}' section")
-        else:
-            texts[name] = sections[name][1]
-    follow = next((v for k, v in sections.items() if k.startswith("follow")), None)
-    followups = _followups(follow[1]) if follow else ()
+    poll = _text_field(meta, "poll", line_for, problems)
+    if len(poll) > POLL_QUESTION_CHARS:
+        problems.add(
+            line_for("poll"),
+            f"poll is {len(poll)} characters (a Telegram poll question has at most "
+            f"{POLL_QUESTION_CHARS})",
+        )
+    source = _text_field(meta, "source", line_for, problems)
+    if source and source != "new" and not ID_RE.match(source):
+        problems.add(line_for("source"), f"source {source!r} must be an item id (c003) or 'new'")
 
-    if problems.items:
+    body = "\n".join(lines[body_start:])
+    end_line = len(lines) - 1 if text.endswith("\n") else len(lines)
+    parts = _parse_body(
+        _split_sections(lines[body_start:], body_start + 1),
+        item_type,
+        poll,
+        end_line,
+        strict,
+        problems,
+    )
+    if strict:
+        for line, message in render_problems(body):
+            problems.add(body_start + 1 + line, message)
+
+    if problems.items or parts is None:
+        problems.items.sort(key=_line_number)
         return None, problems.items
     return Item(
         id=item_id,
@@ -294,11 +422,204 @@ def parse_item(path: Path, text: str | None = None) -> tuple[Item | None, list[s
         category=category,
         difficulty=difficulty,
         tags=tags,
-        question=texts["question"],
-        answer=texts["answer"],
-        followups=followups,
+        question=parts.question,
+        answer=parts.answer,
+        followups=parts.followups,
         path=path,
+        short_answer=parts.short_answer,
+        key_points=parts.key_points,
+        choices=parts.choices,
+        poll=poll,
+        source=source,
     ), []
+
+
+def _line_number(problem: str) -> int:
+    """The line of a ``path:line: message`` problem (the path may itself hold colons)."""
+    match = re.search(r":(\d+): ", problem)
+    return int(match.group(1)) if match else 0
+
+
+def _text_field(
+    meta: dict[str, Any], key: str, line_for: Callable[[str], int], problems: _Problems
+) -> str:
+    """An optional one-line text field of the front matter ("" when absent)."""
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        problems.add(line_for(key), f"{key} must be text, not a list or mapping")
+        return ""
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class _Body:
+    question: str
+    answer: str
+    followups: tuple[str, ...]
+    short_answer: str
+    key_points: tuple[str, ...]
+    choices: tuple[Choice, ...]
+
+
+def _parse_body(
+    sections: list[_Section],
+    item_type: str,
+    poll: str,
+    end_line: int,
+    strict: bool,
+    problems: _Problems,
+) -> _Body | None:
+    """Check the sections' names, order and contents; None when a required one is missing."""
+    order = list(SECTION_KEYS)
+    found: dict[str, _Section] = {}
+    rank = -1
+    for section in sections:
+        key = _section_key(section.name)
+        if key not in SECTION_KEYS:
+            if strict:
+                problems.add(
+                    section.line,
+                    f"unknown section '## {section.name}': its text is shown nowhere (inside the "
+                    f"answer use '### {section.name}'; the sections are {', '.join(SECTIONS)})",
+                )
+            continue
+        if key in found:
+            problems.add(
+                section.line,
+                f"second '## {section.name}' section (the first is at line {found[key].line})",
+            )
+            continue
+        if order.index(key) < rank:
+            problems.add(
+                section.line,
+                f"'## {section.name}' is out of order (the order is {', '.join(SECTIONS)})",
+            )
+        rank = max(rank, order.index(key))
+        found[key] = section
+
+    required = ["question", "answer"]
+    if strict:
+        required += ["short answer", "key points"] + (["choices"] if item_type == "quiz" else [])
+    for key in required:
+        if key not in found:
+            # Where it belongs: before the next section that is there.
+            later = [found[k].line for k in order[order.index(key) + 1 :] if k in found]
+            problems.add(min(later, default=end_line), f"missing '## {SECTION_KEYS[key]}' section")
+    for key, present in found.items():
+        if not present.text and not key.startswith("follow"):
+            problems.add(present.line, f"empty '## {present.name}' section")
+
+    short = found.get("short answer")
+    short_answer = _short_answer(short, item_type, problems) if short and short.text else ""
+    key_points: list[str] = []
+    points = found.get("key points")
+    if points and points.text:
+        bullets = _bullets(points, "key point", problems)
+        low, high = KEY_POINTS
+        if not low <= len(bullets) <= high:
+            problems.add(points.line, f"{len(bullets)} key points (write {low} to {high})")
+        for line, point in bullets:
+            if point is not None and len(point) > KEY_POINT_CHARS:
+                problems.add(
+                    line, f"key point is {len(point)} characters (at most {KEY_POINT_CHARS})"
+                )
+            key_points.append(point or "")
+    choices: tuple[Choice, ...] = ()
+    options = found.get("choices")
+    question = found.get("question")
+    if options and item_type != "quiz":
+        problems.add(options.line, "'## Choices' is for quiz items only (they become a poll)")
+    elif options and options.text:
+        choices = _choices(options, problems)
+        # A `poll:` wording that is too long was reported with the front matter.
+        if question and not poll and len(question.text) > POLL_QUESTION_CHARS:
+            problems.add(
+                question.line,
+                f"the question is {len(question.text)} characters, more than a poll allows "
+                f"({POLL_QUESTION_CHARS}): add 'poll: <shorter wording>' to the front matter",
+            )
+
+    answer = found.get("answer")
+    if question is None or answer is None:
+        return None
+    follow = found.get("follow-up questions")
+    return _Body(
+        question=question.text,
+        answer=answer.text,
+        followups=_followups(follow.text) if follow else (),
+        short_answer=short_answer,
+        key_points=tuple(key_points),
+        choices=choices,
+    )
+
+
+_BLOCK_NAMES = {
+    "paragraph": "a second paragraph",
+    "bullet_list": "a list",
+    "ordered_list": "a list",
+    "fence": "code",
+    "code_block": "code",
+    "heading": "a heading",
+    "blockquote": "a quote",
+    "table": "a table",
+    "hr": "a rule",
+}
+
+
+def _short_answer(section: _Section, item_type: str, problems: _Problems) -> str:
+    text = section.text
+    limit = POLL_EXPLANATION_CHARS if item_type == "quiz" else SHORT_ANSWER_CHARS
+    if len(text) > limit:
+        why = " for a quiz item: it is the poll's explanation" if item_type == "quiz" else ""
+        problems.add(section.line, f"short answer is {len(text)} characters (at most {limit}{why})")
+    sentences = _sentences(text)
+    if sentences > SHORT_ANSWER_SENTENCES:
+        problems.add(
+            section.line,
+            f"short answer has {sentences} sentences (at most {SHORT_ANSWER_SENTENCES})",
+        )
+    blocks = outline(text)
+    extra = blocks[1:] if blocks and blocks[0].kind == "paragraph" else blocks
+    if extra:
+        kind = _BLOCK_NAMES.get(extra[0].kind, extra[0].kind)
+        problems.add(
+            section.first + extra[0].line,
+            f"short answer must be one paragraph of prose; this is {kind}",
+        )
+    elif "$$" in text:
+        line = next(k for k, ln in enumerate(text.split("\n")) if "$$" in ln)
+        problems.add(
+            section.first + line, "short answer must be one paragraph of prose: no display math"
+        )
+    return text
+
+
+def _choices(section: _Section, problems: _Problems) -> tuple[Choice, ...]:
+    choices = []
+    for line, text in _bullets(section, "choice", problems):
+        match = CHOICE_RE.match(text or "")
+        if match is None:
+            if text is not None:
+                problems.add(
+                    line, "a choice starts with [x] (the correct one) or [ ] (a wrong one)"
+                )
+            continue
+        choice = Choice(match.group("text").strip(), match.group("mark") != " ")
+        if len(choice.text) > POLL_OPTION_CHARS:
+            problems.add(
+                line,
+                f"choice is {len(choice.text)} characters (a poll option has at most "
+                f"{POLL_OPTION_CHARS})",
+            )
+        choices.append(choice)
+    if len(choices) != QUIZ_CHOICES:
+        problems.add(section.line, f"{len(choices)} choices (a quiz item has {QUIZ_CHOICES})")
+    correct = sum(c.correct for c in choices)
+    if correct != 1:
+        problems.add(section.line, f"{correct} choices marked [x] (exactly one is correct)")
+    return tuple(choices)
 
 
 def iter_item_files(dirs: Iterable[Path]) -> Iterator[Path]:
@@ -315,8 +636,11 @@ def iter_item_files(dirs: Iterable[Path]) -> Iterator[Path]:
                     yield Path(dirpath) / name
 
 
-def validate_dirs(dirs: Iterable[Path]) -> tuple[list[Item], list[str]]:
-    """Parse every item below ``dirs``; return the valid items and every problem found."""
+def validate_dirs(dirs: Iterable[Path], *, strict: bool = False) -> tuple[list[Item], list[str]]:
+    """Parse every item below ``dirs``; return the valid items and every problem found.
+
+    ``strict`` is check-content's level (see ``parse_item``).
+    """
     dirs = list(dirs)
     problems: list[str] = []
     for root in dirs:
@@ -325,7 +649,7 @@ def validate_dirs(dirs: Iterable[Path]) -> tuple[list[Item], list[str]]:
     items: list[Item] = []
     seen: dict[str, Path] = {}
     for path in iter_item_files(d for d in dirs if d.is_dir()):
-        item, found = parse_item(path)
+        item, found = parse_item(path, strict=strict)
         problems.extend(found)
         if item is None:
             continue

@@ -3,7 +3,8 @@
 For example ``softmax(QK^\\top/\\sqrt{d_k})V`` becomes ``softmax(QKᵀ/√d_k)V``.
 
 A small recursive-descent reader over the subset of LaTeX that study items use. It never raises:
-anything it does not know is kept as written, minus the backslash.
+anything it does not know is kept as written, minus the backslash; ``latex_problems`` names those
+commands so that ``check-content`` can flag them before a learner sees them.
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ SYMBOLS = {
     "implies": "⇒",
     "iff": "⇔",
     "mapsto": "↦",
+    "succ": "≻",
+    "prec": "≺",
+    "succeq": "⪰",
+    "preceq": "⪯",
     "uparrow": "↑",
     "downarrow": "↓",
     "mid": "|",
@@ -228,19 +233,23 @@ FUNCTIONS = {
     "argmax",
     "argmin",
 }
-BINARY = set("·×÷±∓≤≥≠≈≃∝≡≪≫∈∉⊂⊆∪∩∧∨⊙⊗⊕→←⇒⇐↔⇔↦|~")
+BINARY = set("·×÷±∓≤≥≠≈≃∝≡≪≫∈∉⊂⊆∪∩∧∨⊙⊗⊕→←⇒⇐↔⇔↦≻≺⪰⪯|~")
+# A control word eats the space after it (``\\partial L`` reads "∂L"), except before one of these:
+# ``\\alpha > 1`` reads "α > 1", not "α> 1", when the source spaced the operator.
+OPERATORS = set("=<>+-") | (BINARY - set("|~"))
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[{}^_]|\s+|[^\\{}^_\s]")
 
 
 def _simple(text: str) -> bool:
     """True when ``text`` reads unambiguously without parentheses (x, 2, d_k, QKᵀ)."""
-    return bool(re.fullmatch(r"[\w.′ᵀ\u0300-\u036f]+", text))
+    return bool(re.fullmatch(r"[\w.′ᵀ*∗\u0300-\u036f]+", text))
 
 
 class _Reader:
     def __init__(self, source: str) -> None:
         self.tokens = _TOKEN.findall(source)
         self.pos = 0
+        self.unknown: list[str] = []  # commands kept as their bare names
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -286,8 +295,7 @@ class _Reader:
             elif tok.startswith("\\"):
                 name = tok[1:]
                 if name in SYMBOLS:  # TeX drops the space after a control word
-                    while (nxt := self.peek()) is not None and nxt.isspace():
-                        self.pos += 1
+                    self.skip_space_unless_operator()
                 out.append(self.command(name))
                 nxt = self.peek()
                 if name in FUNCTIONS and nxt is not None and (nxt[0].isalnum() or nxt[0] == "\\"):
@@ -297,6 +305,13 @@ class _Reader:
             else:
                 out.append(tok)
         return "".join(out)
+
+    def skip_space_unless_operator(self) -> None:
+        end = self.pos
+        while end < len(self.tokens) and self.tokens[end].isspace():
+            end += 1
+        if end < len(self.tokens) and self.tokens[end] not in OPERATORS:
+            self.pos = end
 
     def script(self, kind: str, arg: str) -> str:
         table = SUPERSCRIPTS if kind == "^" else SUBSCRIPTS
@@ -334,11 +349,37 @@ class _Reader:
         if name in SYMBOLS:
             symbol = SYMBOLS[name]
             return f" {symbol} " if symbol in BINARY else symbol
+        self.unknown.append(name)
         return name  # unknown command: keep its name, readable enough
+
+
+def _convert(source: str) -> tuple[str, list[str]]:
+    reader = _Reader(source.strip())
+    text = reader.sequence()
+    text = re.sub(r" {2,}", " ", text)
+    return re.sub(r"([(\[{]) | ([)\]}])", r"\1\2", text).strip(), reader.unknown
 
 
 def latex_to_unicode(source: str) -> str:
     """Convert a LaTeX math expression (without the ``$``) to plain Unicode text."""
-    text = _Reader(source.strip()).sequence()
-    text = re.sub(r" {2,}", " ", text)
-    return re.sub(r"([(\[{]) | ([)\]}])", r"\1\2", text).strip()
+    return _convert(source)[0]
+
+
+def latex_problems(source: str) -> list[str]:
+    """What ``latex_to_unicode`` cannot show in ``source``, one message each (none when clean).
+
+    An unknown command comes out as its bare name (``\\prec`` would read "prec" if it were not in
+    SYMBOLS); a backslash that survives conversion or an unbalanced brace is shown as written.
+    """
+    text, unknown = _convert(source)
+    problems = [f'\\{name} shows as "{name}": the converter does not know it' for name in unknown]
+    if not unknown and "\\" in text:
+        problems.append(f'a backslash survives conversion: "{text}"')
+    depth = 0
+    for token in _TOKEN.findall(source):
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        if depth < 0:
+            break
+    if depth:
+        problems.append("unbalanced braces")
+    return problems

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+
+from bot.core.content import Item
 
 CONCEPT_DEADLINE_DAYS = 14  # every concept seen at least once this many days before
 
@@ -132,3 +135,20 @@ def parse_date(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
         raise ValueError(f"{text!r} is not a date like 2026-12-15")
     return date.fromisoformat(text.strip())
+
+
+LEECH_LAPSES = 4  # rated "no idea" this often after it was first learned: a leech
+
+
+def leech_hint(item: Item, lapses: int, catalog_items: Sequence[Item]) -> str:
+    """For an item the learner keeps forgetting (a leech): what to work through; else ""."""
+    if lapses < LEECH_LAPSES:
+        return ""
+    deep = [i for i in catalog_items if i.type == "deep" and i != item]
+    related = next((i for i in deep if set(i.tags) & set(item.tags)), None) or next(
+        (i for i in deep if i.category == item.category), None
+    )
+    hint = f"This one keeps slipping ({lapses} times “no idea”)."
+    if related is not None:
+        return f"{hint} Work through {related.id} “{related.title}” (/item {related.id})."
+    return f"{hint} Work through its follow-up questions after the answer."

@@ -6,6 +6,7 @@ Math is found outside code only: fenced blocks and inline code spans are left ex
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from functools import cached_property, lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.core.latex import latex_to_unicode
+from bot.core.latex import latex_problems, latex_to_unicode
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
 _INLINE_CODE = re.compile(r"(`+)(?:.+?)\1", re.S)
@@ -378,3 +379,108 @@ def render_html(text: str, limit: int, prefix: str = "") -> list[str | Formula]:
     if pending_prefix:
         out.append(pending_prefix)
     return out
+
+
+@dataclass(frozen=True)
+class Outline:
+    """One top-level block of markdown as the renderers parse it."""
+
+    kind: str  # markdown-it's name: "paragraph", "bullet_list", "ordered_list", "fence", ...
+    line: int  # from 0 within the text
+    # A list's items: (line, text), the text None when the item is not exactly one paragraph.
+    items: tuple[tuple[int, str | None], ...] = ()
+
+
+def outline(text: str) -> list[Outline]:
+    """The top-level blocks of ``text``; for lists, their items and each item's text."""
+    tokens = _MD.parse(text)
+    out: list[Outline] = []
+    k = 0
+    while k < len(tokens):
+        token = tokens[k]
+        line = token.map[0] if token.map else 0
+        if not token.type.endswith("_open"):
+            out.append(Outline(token.type, line))
+            k += 1
+            continue
+        end = next(j for j in range(k + 1, len(tokens)) if tokens[j].level == 0)
+        items: list[tuple[int, str | None]] = []
+        for j in range(k + 1, end):
+            if tokens[j].type == "list_item_open" and tokens[j].level == 1:
+                close = next(i for i in range(j + 1, end) if tokens[i].level == 1)
+                inner = [t.type for t in tokens[j + 1 : close] if t.level == 2]
+                one_paragraph = inner == ["paragraph_open", "paragraph_close"]
+                body = " ".join(tokens[j + 2].content.split("\n")) if one_paragraph else None
+                item_map = tokens[j].map
+                items.append((item_map[0] if item_map else line, body))
+        out.append(Outline(token.type.removesuffix("_open"), line, tuple(items)))
+        k = end + 1
+    return out
+
+
+# Lints: what renders differently from what the author meant -----------------------------------
+
+_NUMBERED_LINE = re.compile(r"^\d{1,9}[.)][ \t]")
+_HASH_NO_SPACE = re.compile(r"^#{1,6}[A-Za-z]")
+_LONE_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def _clip(text: str, size: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+def _blank(text: str) -> str:
+    """``text`` with everything but line breaks turned into spaces: positions and lines stay."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def render_problems(text: str) -> list[tuple[int, str]]:
+    """Constructs in item markdown that render differently from what the author meant.
+
+    Math is found as the renderers find it (never inside code), and every formula is converted to
+    see what the Unicode converter cannot show. The paragraph checks use the same markdown parser
+    as the renderers, so they are exact.
+
+    Returns:
+        (line, message) pairs, the line counted from 0 within ``text``, in line order.
+    """
+    problems: list[tuple[int, str]] = []
+    masked = _FENCE.sub(lambda m: _blank(m.group(0)), text)
+    masked = _INLINE_CODE.sub(lambda m: _blank(m.group(0)), masked)
+
+    def check(match: re.Match[str], latex: str) -> str:
+        line = masked.count("\n", 0, match.start())
+        shown = _clip(match.group(0), 60)
+        problems.extend((line, f"math {shown}: {message}") for message in latex_problems(latex))
+        return _blank(match.group(0))
+
+    masked = _DISPLAY.sub(lambda m: check(m, display_formula(m.group("body")).latex), masked)
+    masked = _INLINE.sub(lambda m: check(m, m.group("body")), masked)
+    for number, line in enumerate(masked.split("\n")):
+        if "$$" in line:
+            problems.append((number, "display math shows as text: put each $$ on its own line"))
+        elif _LONE_DOLLAR.search(line):
+            problems.append(
+                (number, "unmatched $ (math is $...$ with no space inside; write \\$ for a dollar)")
+            )
+    tokens = _MD.parse(text)
+    for previous, token in itertools.pairwise(tokens):
+        if token.type == "code_block" and token.map:
+            problems.append((token.map[0], "indented 4 spaces, so it shows as code: indent less"))
+        if previous.type != "paragraph_open" or token.map is None:
+            continue
+        for k, line in enumerate(token.content.split("\n")):
+            if _HASH_NO_SPACE.match(line):
+                problems.append(
+                    (token.map[0] + k, f'not a heading: put a space after # in "{_clip(line)}"')
+                )
+            elif k and _NUMBERED_LINE.match(line):
+                problems.append(
+                    (
+                        token.map[0] + k,
+                        f'"{_clip(line)}" runs on from the line before (a numbered list starts'
+                        " after a paragraph line only at 1): put a blank line before it",
+                    )
+                )
+    return sorted(problems)

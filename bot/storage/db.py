@@ -3,21 +3,17 @@
 Alembic (with Mako and every SQL dialect it supports) costs a good share of the bot's start-up
 to import, and on every start but the first there is nothing for it to do. So ``migrate`` first
 reads the database's revision and compares it with the newest revision of the migration files,
-found by reading those files as text. An empty database gets the models' tables, stamped with
-that revision; Alembic is imported and run only for an older schema, or when the files do not
-say plainly which revision is the newest.
+found by reading those files as text; Alembic is imported only when they differ. Then an empty
+database gets the models' tables stamped with the newest revision, an older one is upgraded.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import re
 import sqlite3
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,64 +138,26 @@ def migrate(engine: Engine) -> None:
         raise StorageError(describe_db_error(engine, exc)) from exc
 
 
-@contextlib.contextmanager
-def _mako_without_pygments() -> Iterator[None]:
-    """While Alembic is first imported: Mako, its template engine, without Pygments.
-
-    Mako imports Pygments and a dozen of its lexers, if installed (rich brings it), only to
-    colour the HTML error pages that Alembic never renders: about 0.1 s of a first start. Its
-    import is made to fail as if Pygments were missing, and Mako falls back to plain text; the
-    block is lifted at once, so nothing else in the process is affected.
-    """
-    plugin = "mako.ext.pygmentplugin"
-    if "mako.exceptions" in sys.modules or plugin in sys.modules:
-        yield  # Mako chose already (imported earlier, or a test process)
-        return
-    sys.modules[plugin] = None  # type: ignore[assignment]  # `import` raises ImportError
-    try:
-        yield
-    finally:
-        if sys.modules.get(plugin, plugin) is None:
-            del sys.modules[plugin]
-
-
 def _upgrade(engine: Engine) -> None:
-    head = head_revision()
-    with engine.begin() as connection:
-        _lock_for_migration(connection)
-        if head is not None and not inspect(connection).get_table_names():
-            _create_at_head(connection, head)
-            return
     # Imported here: only a database that needs a migration pays for Alembic.
-    with _mako_without_pygments():
-        from alembic import command
-        from alembic.config import Config
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.storage.models import Base
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         _lock_for_migration(connection)
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
-
-
-def _create_at_head(connection: Connection, head: str) -> None:
-    """An empty database: the models' tables, stamped with the newest revision.
-
-    Alembic's own advice for a new database ("create_all, then stamp head"), without importing
-    Alembic for it: the version table is made as Alembic makes it. tests/test_db_startup.py
-    checks that this schema is the one the migrations build.
-    """
-    from bot.storage.models import Base
-
-    Base.metadata.create_all(connection)
-    connection.execute(
-        text(
-            f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
-            f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
-        )
-    )
-    connection.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": head})
+        if inspect(connection).get_table_names():
+            command.upgrade(cfg, "head")
+        else:
+            # A new database: the models' tables, stamped with the newest revision (Alembic's
+            # advice for a new database). tests/storage/test_db_startup.py checks that this
+            # schema is the one the migrations build.
+            Base.metadata.create_all(connection)
+            command.stamp(cfg, "head")
 
 
 def _lock_for_migration(connection: Connection) -> None:

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import gc
 import logging
-from datetime import UTC, datetime, timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings, Webhook
-from bot.core.content import load_catalog
-from bot.services.chats import ChatService
-from bot.services.study import Scheduling, StudyService
-from bot.storage.db import open_database
+from bot.services.container import open_services
 from bot.telegram import handlers
-from bot.telegram.deps import Deps
+from bot.telegram.deps import Deps, deps_of
 from bot.telegram.handlers.basic import COMMANDS
 from bot.telegram.jobs import restore_jobs
 from bot.telegram.ratelimit import FloodLimiter
-from bot.telegram.request import BotApiRequest, UpdatesRequest, env_proxy
+from bot.telegram.request import BotApiRequest, env_proxy
 
 logger = logging.getLogger(__name__)
 # A pause between two getUpdates calls: while people are busy, each call then brings the updates
@@ -68,10 +64,15 @@ def install_redaction(token: str) -> RedactToken:
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
-    chats = await restore_jobs(app)
+    # The modules, the catalog and the daily jobs live as long as the process: once the jobs
+    # exist, the collector need not look at them again (see run_bot).
+    chats = await restore_jobs(app, then=gc.freeze)
     logger.info("daily push scheduled for %d chat(s)", chats)
-    me = app.bot.username if app.bot._bot_user else "?"
-    logger.info("bot @%s started", me)
+    logger.info("bot @%s started", app.bot.username)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    deps_of(app).shutdown()
 
 
 def build_application(settings: Settings, deps: Deps) -> Application:  # type: ignore[type-arg]
@@ -88,10 +89,11 @@ def build_application(settings: Settings, deps: Deps) -> Application:  # type: i
             )
         )
         .post_init(_post_init)
-        # bot/telegram/request.py's client instead of PTB's httpx: a tenth of the CPU per Bot API
-        # call. Same pool sizes and timeouts as the HTTPXRequests PTB built here.
+        .post_shutdown(_post_shutdown)
+        # aiohttp instead of PTB's httpx (bot/telegram/request.py says why): one instance for the
+        # bot's calls and one of a single connection for getUpdates, as PTB's builder makes them.
         .request(BotApiRequest(connection_pool_size=32, proxy=proxy))
-        .get_updates_request(UpdatesRequest(connection_pool_size=1, proxy=proxy))
+        .get_updates_request(BotApiRequest(connection_pool_size=1, proxy=proxy))
         .concurrent_updates(True)
     )
     if settings.rate_limiter:
@@ -105,13 +107,16 @@ def build_application(settings: Settings, deps: Deps) -> Application:  # type: i
 
 def make_deps(settings: Settings) -> Deps:
     """Open the content and the database (migrating it) and build the services."""
-    catalog = load_catalog(settings.content_dirs)
-    _engine, sessions = open_database(settings.database_url)
-    service = StudyService(sessions, catalog, Scheduling.from_settings(settings))
-    chats = ChatService(
-        sessions, catalog, service, push_lease=timedelta(seconds=settings.push_lease_seconds)
+    s = open_services(settings)
+    return Deps(
+        study=s.study,
+        progress=s.progress,
+        chats=s.chats,
+        pushes=s.pushes,
+        groups=s.groups,
+        settings=settings,
+        close_services=s.close,
     )
-    return Deps(service=service, chats=chats, settings=settings, clock=lambda: datetime.now(UTC))
 
 
 def run_bot(settings: Settings, webhook: Webhook | None = None) -> int:
@@ -131,7 +136,7 @@ def run_bot(settings: Settings, webhook: Webhook | None = None) -> int:
     # the bot holds (10,000 daily jobs among it) during a push to 10,000 chats: 14% of its CPU.
     # These objects are freed by reference counting; a larger first generation and rarer older
     # passes leave the collector 3% (bench/run.py). What lives for the whole run is moved out of
-    # its way once the daily jobs exist (gc.freeze in jobs.restore_jobs).
+    # its way once the daily jobs exist (gc.freeze once the daily jobs exist, _post_init).
     gc.set_threshold(10_000, 50, 100)
     app = build_application(settings, make_deps(settings))
     if webhook is None:

@@ -14,7 +14,11 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.services.chats import ChatService, ChatSettings
+from bot.core.schedule import ChatSettings
+from bot.services.chats import ChatService
+from bot.services.groups import GroupService
+from bot.services.progress import ProgressService
+from bot.services.push import PushService
 from bot.services.study import StudyService
 
 P = ParamSpec("P")
@@ -25,9 +29,13 @@ T = TypeVar("T")
 class Deps:
     """Services and state the handlers use; stored in ``application.bot_data["deps"]``."""
 
-    service: StudyService
+    study: StudyService
+    progress: ProgressService
     chats: ChatService
+    pushes: PushService
+    groups: GroupService
     settings: Settings
+    close_services: Callable[[], None] = lambda: None  # at shutdown
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     photo_ids: dict[tuple[str, bool], str] = field(default_factory=dict)
     stats_asked: dict[int, float] = field(default_factory=dict)
@@ -48,6 +56,13 @@ class Deps:
             self._db_threads = ThreadPoolExecutor(1 if sqlite else 4, thread_name_prefix="db")
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
+
+    def shutdown(self) -> None:
+        """Stop the database thread(s) and close the database's connections."""
+        if self._db_threads is not None:
+            self._db_threads.shutdown(wait=True)
+            self._db_threads = None
+        self.close_services()
 
     async def draw(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run slow work that is not the database's (drawing) in a worker thread."""
@@ -81,4 +96,4 @@ async def user_id_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     user = update.effective_user
     assert user is not None
     d = deps(context)
-    return await d.run(d.service.telegram_user, user.id, user.first_name or "", d.clock())
+    return await d.run(d.study.telegram_user, user.id, user.first_name or "", d.clock())

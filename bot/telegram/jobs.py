@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from functools import cache
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
-from bot.services.chats import ChatSettings
+from bot.core.schedule import ChatSettings
 from bot.telegram.deps import deps_of
 from bot.telegram.push import PushQueue, push_chats
 
@@ -56,18 +56,20 @@ def _daily(hour: int, minute: int, tz: tzinfo) -> CronTrigger:
     return CronTrigger(hour=hour, minute=minute, second=0, timezone=tz)
 
 
-async def restore_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+async def restore_jobs(
+    app: Application[Any, Any, Any, Any, Any, Any], then: Callable[[], None] | None = None
+) -> int:
     """At start-up: one job per subscribed chat; today's missed pushes are sent now.
 
     A push is owed when today's push time has passed (on the chat's own calendar) and nobody
     finished it: never claimed (the bot was down) or claimed by a process that died mid-push
     (taken over when its lease runs out). The jobs are made by a job that runs once the bot
     polls: for thousands of chats that takes a second, which its first answers need not wait
-    for. Returns how many chats get a daily push.
+    for. ``then`` is called when they exist. Returns how many chats get a daily push.
     """
     d = deps_of(app)
     assert app.job_queue is not None
-    app.job_queue.run_once(_restore_job, when=0, name="push:restore")
+    app.job_queue.run_once(_restore_job, when=0, data=then, name="push:restore")
     return await d.run(d.chats.count_subscribed)
 
 
@@ -78,7 +80,7 @@ async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps_of(app)
     chats = await d.run(d.chats.subscribed)
     now = d.clock()
-    claims = await d.run(d.chats.recent_claims, (now - timedelta(days=2)).date())
+    claims = await d.run(d.pushes.recent_claims, (now - timedelta(days=2)).date())
     missed: list[int] = []
     retry_at: dict[int, datetime] = {}
     for chat in chats:
@@ -105,9 +107,9 @@ async def _restore_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             if chat.chat_id not in jobs:
                 schedule_chat(job_queue, chat)
         await asyncio.sleep(0)
-    # The modules, the catalog and the daily jobs live as long as the process: the collector
-    # need not look at them again (see app.run_bot).
-    gc.freeze()
+    then = context.job.data if context.job is not None else None
+    if callable(then):
+        then()
 
 
 async def push_job(context: ContextTypes.DEFAULT_TYPE) -> None:

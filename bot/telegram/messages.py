@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-import warnings
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -13,13 +12,12 @@ from typing import Any
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
-from telegram.warnings import PTBUserWarning
 
 from bot.core.charts import FormulaError, formula_png
-from bot.core.content import Item
+from bot.core.content import Item, answer_markdown
 from bot.core.render import Formula, render_html
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.services.chats import Tally
+from bot.services.groups import Tally
 from bot.services.study import Current
 from bot.telegram.deps import Deps
 from bot.telegram.keyboards import question_keyboard, reveal_keyboard
@@ -45,13 +43,8 @@ async def answer_query(
 ) -> None:
     """Answer a button press; a press delivered twice can only be answered once, so a second
     answer's "query is too old" is expected and ignored."""
-    kwargs: dict[str, Any] = {"callback_query_id": query.id}
-    if text:
-        kwargs["text"] = text
-    if show_alert:
-        kwargs["show_alert"] = True
-    try:  # as query.answer() would send it (see send_text for why not through it)
-        await query.get_bot().do_api_request("answerCallbackQuery", api_kwargs=kwargs)
+    try:
+        await query.answer(text, show_alert=show_alert)
     except BadRequest as exc:
         if (
             "query is too old" not in exc.message.lower()
@@ -84,42 +77,18 @@ async def send_formula(
             await send_text(bot, chat_id, f"<code>{escape(formula.text)}</code>", markup)
             return
         photo = InputFile(png, filename="formula.png")
-    kwargs: dict[str, Any] = {
-        "chat_id": chat_id,
-        "photo": photo,
-        "caption": escape(formula.text[: CAPTION_LIMIT - 24]),
-        "parse_mode": "HTML",
-    }
-    if markup is not None:
-        kwargs["reply_markup"] = markup
-    result = await bot.do_api_request("sendPhoto", api_kwargs=kwargs)
-    sizes = result.get("photo") if isinstance(result, dict) else None
-    if sizes:  # Telegram keeps the photo: later sends name it by its file_id
-        d.photo_ids[key] = str(sizes[-1]["file_id"])
-
-
-# The calls the bot makes most (a question or formula sent, an item's buttons replaced) go through
-# Bot.do_api_request: the bot never reads the message that Telegram sends back, and building a
-# telegram.Message from it (every entity of the text an object) costs more CPU than the whole
-# request. PTB suggests the named method whenever one exists; here that is on purpose.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request",
-    category=PTBUserWarning,
-)
-# What the bot's Defaults add to a named call; do_api_request does not apply them.
-_DEFAULTS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    caption = escape(formula.text[: CAPTION_LIMIT - 24])
+    message = await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)
+    if message.photo:  # Telegram keeps the photo: later sends name it by its file_id
+        d.photo_ids[key] = message.photo[-1].file_id
 
 
 async def send_text(
     bot: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> int:
-    """``sendMessage`` as ``bot.send_message`` would send it; returns the message id."""
-    kwargs: dict[str, Any] = {"chat_id": chat_id, "text": text, **_DEFAULTS}
-    if markup is not None:
-        kwargs["reply_markup"] = markup
-    result = await bot.do_api_request("sendMessage", api_kwargs=kwargs)
-    return int(result["message_id"])
+    """Send one HTML message (the Application's Defaults); return its message id."""
+    message = await bot.send_message(chat_id, text, reply_markup=markup)
+    return int(message.message_id)
 
 
 async def send_parts(
@@ -143,16 +112,8 @@ async def edit_or_send(
 ) -> None:
     """Edit a message's text; if the user deleted it, send the text as a new message."""
     try:
-        if message.text is not None:  # without building a Message from the answer
-            kwargs: dict[str, Any] = {
-                "chat_id": message.chat_id,
-                "message_id": message.message_id,
-                "text": text,
-                **_DEFAULTS,
-            }
-            if markup is not None:
-                kwargs["reply_markup"] = markup
-            await message.get_bot().do_api_request("editMessageText", api_kwargs=kwargs)
+        if message.text is not None:
+            await message.edit_text(text, reply_markup=markup)
         else:
             await message.edit_caption(text, reply_markup=markup)
     except BadRequest as exc:
@@ -167,11 +128,8 @@ async def edit_or_send(
 
 async def set_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
     """Replace a message's buttons; a deleted or unchanged message is not an error."""
-    kwargs: dict[str, Any] = {"chat_id": message.chat_id, "message_id": message.message_id}
-    if markup is not None:
-        kwargs["reply_markup"] = markup
     try:
-        await message.get_bot().do_api_request("editMessageReplyMarkup", api_kwargs=kwargs)
+        await message.edit_reply_markup(reply_markup=markup)
     except BadRequest as exc:
         reason = exc.message.lower()
         if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):
@@ -191,13 +149,6 @@ def question_parts(cur: Current) -> list[str | Formula]:
     return render_html(item.question, TEXT_LIMIT, prefix=head)
 
 
-def answer_markdown(cur: Current) -> str:
-    text = "**Answer**\n\n" + cur.item.answer
-    if cur.item.followups:
-        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in cur.item.followups)
-    return text
-
-
 async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:
     """An item's question, with its buttons under the last part."""
     keyboard = question_keyboard(cur.session_id, cur.position)
@@ -206,12 +157,12 @@ async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:
 
 async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
     """Send the session's current item, or its summary when it is over."""
-    cur = await d.run(d.service.current, session_id)
+    cur = await d.run(d.study.current, session_id)
     if cur is not None:
         await send_question(bot, chat_id, cur, d)
         return
-    await d.run(d.service.close, session_id, d.clock())
-    s = await d.run(d.service.summary, session_id, d.clock(), d.tz(chat_id))
+    await d.run(d.study.close, session_id, d.clock())
+    s = await d.run(d.study.summary, session_id, d.clock(), d.tz(chat_id))
     minutes, secs = divmod(int(s.seconds), 60)
     spent = f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
     counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {s.ratings[g]}" for g in (1, 2, 3))
@@ -235,10 +186,7 @@ def group_answer(item: Item) -> list[str | Formula]:
     """The answer parts; the last text part leaves room for the tally."""
     question = group_question(item)
     prefix = question[-1] if isinstance(question[-1], str) else ""
-    text = "**Answer**\n\n" + item.answer
-    if item.followups:
-        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups)
-    return render_html(text, TEXT_LIMIT - TALLY_ROOM, prefix=prefix)
+    return render_html(answer_markdown(item), TEXT_LIMIT - TALLY_ROOM, prefix=prefix)
 
 
 def tally_line(tally: Tally) -> str:
@@ -269,10 +217,10 @@ async def post_items(
         )
     posted = 0
     for item_id in item_ids:
-        item = d.service.catalog.get(item_id)
+        item = d.study.catalog.get(item_id)
         if item is None:
             continue
-        post_id = await d.run(d.chats.add_post, chat_id, item_id, d.clock(), push_date)
+        post_id = await d.run(d.groups.add_post, chat_id, item_id, d.clock(), push_date)
         await send_parts(bot, chat_id, group_question(item), d, reveal_keyboard(post_id))
         posted += 1
     return posted

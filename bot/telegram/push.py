@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application
 
 from bot.core.render import Formula
-from bot.services.chats import PlannedPush
+from bot.services.push import PlannedPush
 from bot.services.study import Current
 from bot.telegram.deps import Deps, deps_of
 from bot.telegram.keyboards import question_keyboard
@@ -59,13 +59,11 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
 
 
 class RetryingBot:
-    """The sending calls of a Bot, retried (used for pushes, where nobody is waiting)."""
+    """The Bot methods a push sends with (through bot.telegram.messages), each retried: pushes
+    are sent where nobody is waiting."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-
-    async def do_api_request(self, endpoint: str, api_kwargs: dict[str, Any]) -> Any:
-        return await with_retries(lambda: self.bot.do_api_request(endpoint, api_kwargs=api_kwargs))
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
         return await with_retries(lambda: self.bot.send_message(chat_id, text, **kwargs))
@@ -96,13 +94,13 @@ class _Push:
 
 def _plan(d: Deps, chat_ids: Sequence[int], now: datetime) -> tuple[list[_Push], dict[int, str]]:
     """In a worker thread: claim and plan a batch, and render each private push's question."""
-    planned, skipped = d.chats.plan_pushes(chat_ids, now)
+    planned, skipped = d.pushes.plan(chat_ids, now)
     pushes = []
     for p in planned:
         push = _Push(p)
-        if p.plan is not None and p.plan.size:
+        if p.started is not None and p.started.size:
             try:
-                push.current = p.plan.first
+                push.current = p.started.first
                 if push.current is not None:
                     push.parts = question_parts(push.current)
             except Exception:  # sent the slow way, and recorded, by _deliver
@@ -168,9 +166,9 @@ async def _deliver(
             raise RuntimeError(push.planned.error)
         if chat.is_group:
             # A push cut off by a crash resumes: only the items it did not post yet.
-            done = await d.run(d.chats.push_posts, chat.chat_id, day)
+            done = await d.run(d.groups.push_posts, chat.chat_id, day)
             item_ids = await d.run(
-                d.chats.pick_group_items, chat.chat_id, chat.group_items - done, now or d.clock()
+                d.groups.pick_items, chat.chat_id, chat.group_items - done, now or d.clock()
             )
             sent = done + await post_items(
                 bot,
@@ -182,9 +180,9 @@ async def _deliver(
             )
         else:
             # One message: the due line and the first item, so a push is all-or-nothing.
-            assert push.planned.plan is not None
-            sent = push.planned.plan.size
-            session_id = push.planned.plan.session_id
+            assert push.planned.started is not None
+            sent = push.planned.started.size
+            session_id = push.planned.started.session_id
             if push.current is not None and push.parts is not None:
                 keyboard = question_keyboard(session_id, push.current.position)
                 await send_parts(bot, chat.chat_id, push.parts, d, keyboard)
@@ -232,7 +230,7 @@ class _Outcomes:
                 while self.waiting:
                     batch, self.waiting = self.waiting, []
                     try:
-                        await self.d.run(self.d.chats.finish_pushes, [row for row, _ in batch])
+                        await self.d.run(self.d.pushes.finish, [row for row, _ in batch])
                     except Exception as exc:
                         for _, future in batch:
                             future.set_exception(exc)

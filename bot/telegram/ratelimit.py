@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -79,10 +80,10 @@ class FloodLimiter(BaseRateLimiter[int]):
 
     def __init__(
         self,
-        per_second: int = 30,
-        group_per_minute: int = 20,
+        per_second: int = FloodLimit.MESSAGES_PER_SECOND,
+        group_per_minute: int = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         *,
-        push_per_second: float = 29.0,
+        push_per_second: float = FloodLimit.MESSAGES_PER_SECOND - 1,
         max_retries: int = 5,
     ) -> None:
         self.group_per_minute = group_per_minute

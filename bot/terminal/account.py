@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bot.services import privacy
-from bot.terminal.common import Env, open_service, read_line, user_name
+from bot.terminal.common import Env, open_services, read_line, user_name
 
 
 def cmd_reset(env: Env, args: argparse.Namespace) -> int:
@@ -17,8 +17,9 @@ def cmd_reset(env: Env, args: argparse.Namespace) -> int:
         if answer != "yes":
             env.out.print("Nothing deleted.")
             return 1
-    service = open_service(env)
-    deleted = service.reset(service.local_user(name, env.clock()))
+    services = open_services(env)
+    sessions = services.study.sessions
+    deleted = privacy.reset(sessions, services.study.local_user(name, env.clock()))
     env.out.print(f"Progress of {name!r} deleted ({deleted} reviews).")
     return 0
 
@@ -26,11 +27,9 @@ def cmd_reset(env: Env, args: argparse.Namespace) -> int:
 def cmd_export(env: Env, args: argparse.Namespace) -> int:
     """Write one user's review history as CSV: a row per review, times in UTC."""
     name = user_name(env, args)
-    service = open_service(env)
-    user_id = privacy.find_user(service.sessions, local_name=name)
-    rows = (
-        [] if user_id is None else privacy.export_rows(service.sessions, service.catalog, user_id)
-    )
+    study = open_services(env).study
+    user_id = privacy.find_user(study.sessions, local_name=name)
+    rows = [] if user_id is None else privacy.export_rows(study.sessions, study.catalog, user_id)
     if not rows:
         print(f"studybot: {name!r} has no reviews to export", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""What every terminal command shares: its environment, the learner's name, the service."""
+"""What every terminal command shares: its environment, the learner's name, the services."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
-from bot.core.content import load_catalog
-from bot.services.study import Scheduling, StudyService
-from bot.storage.db import open_database
+from bot.services.container import Services
+from bot.services.container import open_services as open_services_of
 
 # rich (console, markdown with pygments, table) is imported by the terminal commands that print
 # with it: `studybot bot` never does, and its start-up is timed (bench/run.py, "startup").
@@ -53,10 +52,9 @@ def user_name(env: Env, args: argparse.Namespace) -> str:
     return name
 
 
-def open_service(env: Env) -> StudyService:
-    catalog = load_catalog(env.settings.content_dirs)
-    _engine, sessions = open_database(env.settings.database_url)
-    return StudyService(sessions, catalog, Scheduling.from_settings(env.settings))
+def open_services(env: Env) -> Services:
+    """The services over the configured content and database."""
+    return open_services_of(env.settings)
 
 
 def read_line(env: Env, prompt: str) -> str | None:

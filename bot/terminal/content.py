@@ -1,4 +1,9 @@
-"""`studybot check-content`: validate the items, or count them per type and category."""
+"""`studybot check-content`: validate the items, or count them per type and category.
+
+It checks at the strict level: every item has its short answer and key points (quiz items their
+choices), and nothing renders differently from what the author meant. The bot and the terminal
+load a learner's item without the short forms; this is where the shipped catalog is held to them.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,9 @@ from bot.terminal.common import Env
 
 
 def cmd_check_content(env: Env, args: argparse.Namespace) -> int:
-    """Validate items; list every problem, or print counts per type and category."""
+    """Validate items strictly; list every problem, or print counts per type and category."""
     dirs = tuple(Path(d) for d in args.dirs) or env.settings.content_dirs
-    items, problems = validate_dirs(dirs)
+    items, problems = validate_dirs(dirs, strict=True)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.core.plan import countdown, parse_date
-from bot.terminal.common import Env, UsageError, open_service, user_name
+from bot.terminal.common import Env, UsageError, open_services, user_name
 
 
 def cmd_exam(env: Env, args: argparse.Namespace) -> int:
@@ -16,16 +16,16 @@ def cmd_exam(env: Env, args: argparse.Namespace) -> int:
             exam = parse_date(args.date)
         except ValueError as exc:
             raise UsageError(f"{exc}; use YYYY-MM-DD, or 'off'") from None
-    service = open_service(env)
-    user_id = service.local_user(user_name(env, args), env.clock())
+    services = open_services(env)
+    user_id = services.study.local_user(user_name(env, args), env.clock())
     try:
-        service.set_exam(user_id, exam, env.clock(), env.tz)
+        services.progress.set_exam(user_id, exam, env.clock(), env.tz)
     except ValueError as exc:
         raise UsageError(f"{args.date}: {exc}; give the day of your interview") from None
     if exam is None:
         env.out.print("Interview date cleared: new items follow the six-week plan.")
         return 0
-    progress = service.progress(user_id, env.clock(), env.tz)
+    progress = services.progress.progress(user_id, env.clock(), env.tz)
     assert progress.phase is not None
     env.out.print(f"Interview on {exam:%A %d %B %Y}: {countdown(progress.phase)}.")
     return 0
@@ -33,9 +33,9 @@ def cmd_exam(env: Env, args: argparse.Namespace) -> int:
 
 def cmd_stats(env: Env, args: argparse.Namespace) -> int:
     """Progress: items studied, reviews, sessions, recent results, due counts, categories."""
-    service = open_service(env)
-    user_id = service.local_user(user_name(env, args), env.clock())
-    st = service.stats(user_id, env.clock(), env.tz)
+    services = open_services(env)
+    user_id = services.study.local_user(user_name(env, args), env.clock())
+    st = services.progress.stats(user_id, env.clock(), env.tz)
     out = env.out
     out.rule(f"Progress of {user_name(env, args)}")
     out.print(
@@ -47,7 +47,7 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
         f"of the last 14 days"
     )
     out.print(f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}")
-    progress = service.progress(user_id, env.clock(), env.tz)
+    progress = services.progress.progress(user_id, env.clock(), env.tz)
     if progress.exam is not None and progress.phase is not None:
         out.print(f"{countdown(progress.phase)} (interview {progress.exam:%Y-%m-%d})")
     elif progress.phase is not None:

@@ -7,12 +7,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from bot.core.content import TYPE_ALIASES, Item
+from bot.core.content import TYPE_ALIASES, Item, answer_markdown
 from bot.core.render import to_terminal_markdown
+from bot.core.selection import MAX_SESSION_ITEMS
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.core.text import days, duration
-from bot.services.study import MAX_SESSION_ITEMS
-from bot.terminal.common import Env, UsageError, open_service, read_line, user_name
+from bot.terminal.common import Env, UsageError, open_services, read_line, user_name
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,17 +57,14 @@ def _show_item_header(env: Env, number: int, total: int, item: Item, retry: bool
 def _show_answer(env: Env, item: Item) -> None:
     from rich.markdown import Markdown
 
-    env.out.print(Markdown("## Answer\n\n" + to_terminal_markdown(item.answer)))
-    if item.followups:
-        follow = "\n".join(f"- {to_terminal_markdown(f)}" for f in item.followups)
-        env.out.print(Markdown("## Follow-up questions\n\n" + follow))
+    env.out.print(Markdown(to_terminal_markdown(answer_markdown(item))))
 
 
 def cmd_study(env: Env, args: argparse.Namespace) -> int:
     """Terminal study session: question, Enter to reveal, then 1/2/3 (s skip, q quit)."""
     n = parse_count(args.n, env.out)
     item_type = parse_type(args.type)
-    service = open_service(env)
+    service = open_services(env).study
     name = user_name(env, args)
     if args.item is None:
         user_id = service.local_user(name, env.clock())
@@ -142,7 +139,7 @@ def cmd_find(env: Env, args: argparse.Namespace) -> int:
     words = [w for w in args.words if w.strip()]
     if not words:
         raise UsageError("give words to find, e.g. studybot find rotary embeddings")
-    items = open_service(env).find(words)
+    items = open_services(env).study.find(words)
     if not items:
         print(f"studybot: nothing found for {' '.join(words)!r}", file=sys.stderr)
         return 1

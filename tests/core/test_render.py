@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 
 from bot.core.charts import formula_png
-from bot.core.content import Catalog, load_catalog
-from bot.core.latex import latex_to_unicode
-from bot.core.render import Formula, html_length, render_html, split_display, to_terminal_markdown
-from tests.botapi.standin import parse_html
+from bot.core.content import Catalog, answer_markdown, load_catalog
+from bot.core.latex import latex_problems, latex_to_unicode
+from bot.core.render import (
+    Formula,
+    html_length,
+    render_html,
+    render_problems,
+    split_display,
+    to_terminal_markdown,
+)
+from tests.botapi import parse_html
 from tests.harness import REPO_CONTENT
 
 
@@ -29,7 +36,7 @@ def test_real_content_counts(real_catalog: Catalog) -> None:
 @pytest.mark.parametrize("limit", [4096, 700])
 def test_every_item_renders_to_valid_telegram_html(real_catalog: Catalog, limit: int) -> None:
     for item in real_catalog.in_curriculum_order():
-        for text in (item.question, item.answer, "\n".join(f"- {f}" for f in item.followups)):
+        for text in (item.question, answer_markdown(item)):
             for part in render_html(text, limit, prefix="<b>Q</b>"):
                 if isinstance(part, Formula):
                     assert part.text and "\\" not in part.text, (item.id, part.latex)
@@ -69,10 +76,43 @@ def test_every_derivation_has_a_boxed_result(real_catalog: Catalog) -> None:
         (r"\log \sigma(\beta x)", "log σ(βx)"),
         (r"\|x\|_2 \leq 1", "‖x‖₂ ≤ 1"),
         (r"\unknowncommand{x}", "unknowncommandx"),
+        # A control word keeps the space the source put before an operator (c017, issue 15)...
+        (r"\alpha > 1", "α > 1"),
+        (r"\mu = 0.9", "μ = 0.9"),
+        (r"\alpha + \beta - \gamma", "α + β - γ"),
+        # ... and adds none where the source had none; other spaces after it still go.
+        (r"\alpha>1", "α>1"),
+        (r"\nabla f + \partial L", "∇f + ∂L"),
+        (r"y_w \succ y_l", "y_w ≻ y_l"),
+        (r"k_* = \theta^*", "k_* = θ*"),
     ],
 )
 def test_latex_to_unicode(latex: str, text: str) -> None:
     assert latex_to_unicode(latex) == text
+
+
+@pytest.mark.parametrize(
+    ("latex", "problems"),
+    [
+        (r"\frac{a}{b} \succ \sqrt{x}", []),
+        (
+            r"a \unknowncommand b",
+            ['\\unknowncommand shows as "unknowncommand": the converter does not know it'],
+        ),
+        (r"a \\ b", ['\\\\ shows as "\\": the converter does not know it']),
+        (r"\sqrt[\alpha]{x}", ['a backslash survives conversion: "^(\\alpha)√x"']),
+        (r"\frac{a}{b", ["unbalanced braces"]),
+    ],
+)
+def test_latex_problems_name_what_the_converter_cannot_show(
+    latex: str, problems: list[str]
+) -> None:
+    assert latex_problems(latex) == problems
+
+
+def test_render_problems_give_the_line_within_the_text() -> None:
+    text = "Intro\n5. Substitute.\n\n`$` is code, $\\foo$ is not\n\nCost $5.\n"
+    assert [line for line, _ in render_problems(text)] == [1, 3, 5]
 
 
 def test_math_inside_code_is_left_alone() -> None:

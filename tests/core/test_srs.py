@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.content import Catalog
-from bot.core.srs import CardSnapshot, Grade, grade, make_scheduler, select_items, type_quotas
+from bot.core.selection import select_items, type_quotas
+from bot.core.srs import CardSnapshot, Grade, grade, make_scheduler
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 

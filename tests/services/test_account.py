@@ -16,6 +16,8 @@ from bot.core.content import Catalog, load_catalog
 from bot.core.search import find_items, item_by_id
 from bot.services import privacy as account
 from bot.services.chats import ChatService
+from bot.services.groups import GroupService
+from bot.services.push import PushService
 from bot.services.study import Scheduling, StudyService
 from bot.storage.models import (
     CardState,
@@ -27,6 +29,7 @@ from bot.storage.models import (
     StudySession,
     User,
 )
+from bot.storage.repo import groups as group_rows
 from tests.conftest import NOW
 
 
@@ -83,7 +86,7 @@ def test_find_items_limit_and_item_by_id(search_catalog: Catalog) -> None:
 def _rate(service: StudyService, session_id: int, rating: int, when: datetime = NOW) -> None:
     cur = service.current(session_id)
     assert cur is not None
-    assert service.reveal(session_id, cur.position) == ""
+    assert service.reveal(session_id, cur.position).refusal == ""
     assert service.answer(session_id, cur.position, rating, when).recorded
 
 
@@ -144,19 +147,20 @@ def test_forget_user_deletes_everything_about_them_and_nothing_else(
     sessions: sessionmaker[Session], catalog: Catalog
 ) -> None:
     service = StudyService(sessions, catalog, Scheduling(fuzzing=False))
-    chats = ChatService(sessions, catalog, service)
+    chats = ChatService(sessions)
+    groups = GroupService(sessions, catalog, service.scheduler)
     ann = service.telegram_user(501, "Ann", NOW)
     bob = service.telegram_user(502, "Bob", NOW)
     chats.ensure(501, "private", "Ann A", NOW)
     chats.ensure(502, "private", "Bob B", NOW)
     chats.ensure(-600, "group", "Study group", NOW)
-    assert chats.claim_push(501, NOW.date(), NOW) and chats.claim_push(502, NOW.date(), NOW)
+    assert PushService(sessions, service).claim([(501, NOW.date()), (502, NOW.date())], NOW)
     _rate(service, service.start_item_session(ann, "c001", NOW, chat_id=501).session_id, 3)
     _rate(service, service.start_item_session(bob, "c001", NOW, chat_id=502).session_id, 3)
-    post = chats.add_post(-600, "c002", NOW)
-    chats.rate_post(post, -600, ann, 1, NOW)
-    chats.rate_post(post, -600, bob, 3, NOW)
-    assert chats.tally(post).names == ("Ann", "Bob")
+    post = groups.add_post(-600, "c002", NOW)
+    groups.rate_post(post, -600, ann, 1, NOW)
+    rated = groups.rate_post(post, -600, bob, 3, NOW)
+    assert rated.tally is not None and rated.tally.names == ("Ann", "Bob")
     assert service.set_suspended(ann, "c003", True)  # a table added by another feature
 
     gone = account.forget_user(sessions, ann)
@@ -183,7 +187,7 @@ def test_forget_user_deletes_everything_about_them_and_nothing_else(
         assert db.get(Chat, 501) is None and db.get(Chat, 502) is not None
         assert db.get(Chat, -600) is not None and db.get(GroupPost, post) is not None
         assert db.scalars(select(Push.chat_id)).all() == [502]
-    tally = chats.tally(post)
-    assert tally.names == ("Bob",) and tally.counts == {1: 0, 2: 0, 3: 1}
+    with sessions() as db:
+        assert [(r.first_name, r.rating) for r in group_rows.raters(db, post)] == [("Bob", 3)]
     assert account.forget_user(sessions, ann) == {}
     assert account.find_user(sessions, telegram_id=501) is None

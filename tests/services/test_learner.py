@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.core.plan import exam_phase, plan_phase
-from bot.services.chats import ChatSettings, parse_quiet
+from bot.core.schedule import ChatSettings, parse_quiet
+from bot.services.progress import ProgressService
 from bot.services.study import StudyService
-from bot.storage import repo
+from bot.storage.repo import cards
 from bot.telegram.push import push_chat
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 from tests.conftest import NOW
 from tests.harness import RunningBot
 
@@ -58,17 +59,17 @@ def test_plan_weeks() -> None:
     assert plan_phase(60).key == "maintain"
 
 
-def test_exam_mix_across_the_phases(service: StudyService) -> None:
+def test_exam_mix_across_the_phases(service: StudyService, progress: ProgressService) -> None:
     user = service.local_user("exam", NOW)
     exam = (NOW + timedelta(days=20)).date()
-    service.set_exam(user, exam, NOW, UTC)
+    progress.set_exam(user, exam, NOW, UTC)
     with pytest.raises(ValueError, match="past"):
-        service.set_exam(user, date(2020, 1, 1), NOW, UTC)
+        progress.set_exam(user, date(2020, 1, 1), NOW, UTC)
     types = {i.id: i.type for i in service.catalog.in_curriculum_order()}
 
     def mix(days_left: int, n: int = 10) -> list[str]:
         now = datetime.combine(exam - timedelta(days=days_left), time(9), tzinfo=UTC)
-        started = service.start_session(user, n, now, UTC, explicit=False, kind="push")
+        started = service.start_session(user, n, now, UTC, kind="push")
         ids = list(started.selection.item_ids)
         service.close(started.session_id, now) if started.session_id else None
         return [types[i] for i in ids]
@@ -78,7 +79,7 @@ def test_exam_mix_across_the_phases(service: StudyService) -> None:
     assert deep_phase.count("deep") + deep_phase.count("derive") >= 4
     assert set(mix(10)) <= {"concept", "quiz"}
     # More than 14 days out: extra new items so every concept is seen 14 days before.
-    cover = service.start_session(user, 12, NOW, UTC, explicit=False)
+    cover = service.start_session(user, 12, NOW, UTC, kind="push")
     assert cover.size == 12 and "20 days to go" in cover.notice
     service.close(cover.session_id, NOW)
     # On the day: only concepts already seen, the least known first, nothing new.
@@ -90,9 +91,11 @@ def test_exam_mix_across_the_phases(service: StudyService) -> None:
     assert started.selection.new == 0
 
 
-def test_no_interval_reaches_past_the_interview(service: StudyService) -> None:
+def test_no_interval_reaches_past_the_interview(
+    service: StudyService, progress: ProgressService
+) -> None:
     user = service.local_user("cap", NOW)
-    service.set_exam(user, (NOW + timedelta(days=3)).date(), NOW, UTC)
+    progress.set_exam(user, (NOW + timedelta(days=3)).date(), NOW, UTC)
     started = service.start_session(user, 1, NOW, UTC)
     service.reveal(started.session_id, 0)
     result = service.answer(started.session_id, 0, 3, NOW)
@@ -132,7 +135,8 @@ def test_change_rating_rebuilds_the_card_within_ten_minutes(service: StudyServic
     assert service.change_rating(result.review_id, user + 1, 3, NOW) == "unknown"
     assert service.change_rating(result.review_id, user, 3, NOW + timedelta(minutes=2)) == ""
     with service.sessions() as db:
-        card = repo.card_for(db, user, started.selection.item_ids[0])
+        item_id = started.selection.item_ids[0]
+        card = cards.read(db, [user], [item_id])[user].get(item_id)
     assert card is not None and card.lapses == 0 and card.streak == 1
     assert card.due - NOW == timedelta(days=2)  # as if rated "got it" in the first place
     assert (
@@ -140,10 +144,10 @@ def test_change_rating_rebuilds_the_card_within_ten_minutes(service: StudyServic
     )
 
 
-def test_weak_spots_and_drill(service: StudyService) -> None:
+def test_weak_spots_and_drill(service: StudyService, progress: ProgressService) -> None:
     user = service.local_user("weak", NOW)
     _study(service, user, 6, 1, NOW, item_type="concept")
-    categories, items = service.weak_spots(user, NOW + timedelta(days=3))
+    categories, items = progress.weak_spots(user, NOW + timedelta(days=3))
     assert categories and len(items) == 6
     assert items[0][1] <= items[-1][1]
     drill = service.start_session(
@@ -213,7 +217,7 @@ async def test_push_header_shows_the_countdown_and_nudge(
         timeout=10,
     )
     api.press_button(chat, bea, "1 · No idea")
-    await api.wait_for(lambda: bot.rows("SELECT count(*) FROM reviews") == [(1,)], timeout=10)
+    await api.wait_for(lambda: bot.stats(bea.id).reviews == 1, timeout=10)
     for day, nudged in [(3, True), (4, False)]:
         bot.set_clock(datetime(2026, 3, day, 9, 0, 5, tzinfo=UTC))
         assert await push_chat(bot.app, chat.id) == "sent"
@@ -240,7 +244,7 @@ async def test_know_it_cold_suspended_and_change_rating(
         chat, cy, listing.message_id, listing.callback_data(listing.button_texts[0][0])
     )
     await api.wait_for(lambda: api.callback_queries[press.query_id].answered, timeout=10)
-    assert bot.rows("SELECT suspended FROM item_marks") == [(0,)]
+    assert bot.deps.study.suspended_items(bot.learner(cy.id)) == []
     # Rate the second item, then change the rating.
     second = api.messages(chat.id)[-2]
     api.press_button(chat, cy, "Show answer", second.message_id)
@@ -302,7 +306,7 @@ async def test_exam_mix_over_the_stand_in_across_the_phases(
     api.send_text(chat, eve, "/daily 09:00")
     api.send_text(chat, eve, "/exam 2026-04-11")
     await _texts(api, chat.id, 2)
-    types = {i.id: i.type for i in bot.deps.service.catalog.in_curriculum_order()}
+    types = {i.id: i.type for i in bot.deps.study.catalog.in_curriculum_order()}
     mixes: dict[int, list[str]] = {}
     for days_left in (10, 5, 2, 0):
         day = 11 - days_left
@@ -321,17 +325,10 @@ async def test_exam_mix_over_the_stand_in_across_the_phases(
                 await api.wait_for(
                     lambda: api.messages(chat.id)[-1].button_texts == [RATINGS], timeout=10
                 )
-                before = len(bot.rows("SELECT id FROM reviews"))
+                before = bot.stats(eve.id).reviews
                 api.press_button(chat, eve, "2 · Partial")
                 await api.wait_for(
-                    lambda b=before: (
-                        len(
-                            bot.rows(  # type: ignore[misc]
-                                "SELECT id FROM reviews"
-                            )
-                        )
-                        == b + 1
-                    ),
+                    lambda b=before: bot.stats(eve.id).reviews == b + 1,  # type: ignore[misc]
                     timeout=10,
                 )
             # The summary follows the last rating: let it arrive before the push, which
@@ -359,7 +356,7 @@ def test_a_drill_never_pushes_a_review_from_today_later(service: StudyService) -
     user = service.local_user("drill", NOW)
     seen = _study(service, user, 1, 1, NOW, item_type="concept")  # due tomorrow
     with service.sessions() as db:
-        before = repo.card_for(db, user, seen[0])
+        before = cards.read(db, [user], [seen[0]])[user].get(seen[0])
     assert before is not None
     category = service.catalog.get(seen[0]).category  # type: ignore[union-attr]
     drill = service.start_session(
@@ -369,5 +366,5 @@ def test_a_drill_never_pushes_a_review_from_today_later(service: StudyService) -
     service.reveal(drill.session_id, 0)
     assert service.answer(drill.session_id, 0, 3, NOW + timedelta(hours=1)).recorded
     with service.sessions() as db:
-        after = repo.card_for(db, user, seen[0])
+        after = cards.read(db, [user], [seen[0]])[user].get(seen[0])
     assert after is not None and after.due == before.due and after.reps == before.reps + 1

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import privacy
+from bot.services.progress import ProgressService
 from bot.services.study import StudyService
 from bot.storage.models import CardState, Review, StudySession
 from tests.conftest import NOW
@@ -62,8 +64,8 @@ def test_same_press_twice_records_one_review(
     cur = service.current(started.session_id)
     assert cur is not None
     assert service.answer(started.session_id, cur.position, 3, NOW).reason == "hidden"
-    assert service.reveal(started.session_id, cur.position) == ""
-    assert service.reveal(started.session_id, cur.position) == "revealed"
+    assert service.reveal(started.session_id, cur.position).refusal == ""
+    assert service.reveal(started.session_id, cur.position).refusal == "revealed"
     assert service.answer(started.session_id, cur.position, 3, NOW).recorded
     again = service.answer(started.session_id, cur.position, 3, NOW)
     assert (again.recorded, again.reason) == (False, "duplicate")
@@ -87,13 +89,13 @@ def test_new_item_cap_per_local_day(service: StudyService) -> None:
     user = service.local_user("dee", NOW)
     first = service.start_session(user, 3, NOW, UTC, item_type="concept")
     _run(service, first.session_id, [3, 3, 3])
-    push = service.start_session(user, 5, NOW, UTC, item_type="concept", explicit=False)
+    push = service.start_session(user, 5, NOW, UTC, item_type="concept", kind="push")
     assert push.size == 1  # one new item left today, and a push never goes past the cap
     asked = service.start_session(user, 5, NOW, UTC, item_type="concept")
     assert asked.size == 5 and asked.selection.past_cap == 4
     assert "beyond today's limit of 4" in asked.notice
     tomorrow = service.start_session(
-        user, 5, NOW + timedelta(days=1), UTC, item_type="quiz", explicit=False
+        user, 5, NOW + timedelta(days=1), UTC, item_type="quiz", kind="push"
     )
     # A new day, a new allowance; in week 1 of the plan new items come from foundations and
     # transformers only, which have 3 of the 4 quiz items.
@@ -112,21 +114,23 @@ def test_due_items_come_back_first(service: StudyService) -> None:
     assert later.selection.due == 1
 
 
-def test_stats_reflect_reviews_and_reset_clears_them(service: StudyService) -> None:
+def test_stats_reflect_reviews_and_reset_clears_them(
+    service: StudyService, progress: ProgressService
+) -> None:
     user = service.local_user("fay", NOW)
     s = service.start_session(user, 3, NOW, UTC)
     _run(service, s.session_id, [3, 2, 3])
-    st = service.stats(user, NOW, UTC)
+    st = progress.stats(user, NOW, UTC)
     assert (st.studied, st.reviews, st.sessions, st.total_items) == (3, 3, 1, 20)
     assert st.recent[0].ratings == {1: 0, 2: 1, 3: 2}
     assert st.streak.current == 1
     assert sum(day[3] for day in st.daily.values()) == 2
-    assert service.reset(user) == 3
-    assert service.stats(user, NOW, UTC).reviews == 0
+    assert privacy.reset(service.sessions, user) == 3
+    assert progress.stats(user, NOW, UTC).reviews == 0
 
 
 def test_removed_item_keeps_history_and_is_passed_over(
-    service: StudyService, sessions: sessionmaker[Session]
+    service: StudyService, progress: ProgressService, sessions: sessionmaker[Session]
 ) -> None:
     user = service.local_user("gus", NOW)
     s = service.start_session(user, 3, NOW, UTC, item_type="concept")
@@ -149,15 +153,15 @@ def test_removed_item_keeps_history_and_is_passed_over(
             )
             == 1
         )
-    assert service.stats(user, NOW, UTC).reviews == 1
+    assert progress.stats(user, NOW, UTC).reviews == 1
 
 
 def test_someone_elses_session_is_refused(service: StudyService) -> None:
     owner = service.local_user("own", NOW)
     intruder = service.local_user("intr", NOW)
     s = service.start_session(owner, 1, NOW, UTC)
-    assert service.reveal(s.session_id, 0, intruder) == "foreign"
-    assert service.reveal(s.session_id, 0, owner) == ""
+    assert service.reveal(s.session_id, 0, user_id=intruder).refusal == "foreign"
+    assert service.reveal(s.session_id, 0, user_id=owner).refusal == ""
     assert service.answer(s.session_id, 0, 3, NOW, user_id=intruder).reason == "foreign"
     assert service.skip(s.session_id, 0, NOW, intruder) == "foreign"
     assert service.answer(s.session_id, 0, 3, NOW, user_id=owner).recorded
@@ -166,7 +170,7 @@ def test_someone_elses_session_is_refused(service: StudyService) -> None:
 def test_presses_by_telegram_id_reveal_rate_and_return_the_next_item(
     service: StudyService, sessions: sessionmaker[Session]
 ) -> None:
-    """reveal_current and answer_next (the bot's two presses): one transaction each, the
+    """reveal and answer by Telegram id (the bot's two presses): one transaction each, the
     owner checked by Telegram id, the next item (and a 1's retry) returned with the rating."""
     ann, bob = 5_000_000_001, 5_000_000_002
     owner = service.telegram_user(ann, "Ann", NOW)
@@ -174,25 +178,27 @@ def test_presses_by_telegram_id_reveal_rate_and_return_the_next_item(
     s = service.start_session(owner, 2, NOW, UTC, item_type="quiz", chat_id=ann)
     first = service.current(s.session_id)
     assert first is not None
-    assert service.answer_next(s.session_id, 0, 3, NOW, ann, UTC)[0].reason == "hidden"
-    assert service.reveal_current(s.session_id, 0, bob) == ("foreign", None)
-    assert service.reveal_current(s.session_id, 1, ann) == ("stale", None)
-    refusal, shown = service.reveal_current(s.session_id, 0, ann)
+    assert service.answer(s.session_id, 0, 3, NOW, telegram_id=ann).reason == "hidden"
+    assert service.reveal(s.session_id, 0, telegram_id=bob) == ("foreign", None)
+    assert service.reveal(s.session_id, 1, telegram_id=ann) == ("stale", None)
+    refusal, shown = service.reveal(s.session_id, 0, telegram_id=ann)
     assert refusal == "" and shown == first
-    assert service.reveal_current(s.session_id, 0, ann) == ("revealed", None)
-    assert service.answer_next(s.session_id, 0, 3, NOW, bob, UTC)[0].reason == "foreign"
-    answered, after = service.answer_next(s.session_id, 0, 1, NOW, ann, UTC)
+    assert service.reveal(s.session_id, 0, telegram_id=ann) == ("revealed", None)
+    assert service.answer(s.session_id, 0, 3, NOW, telegram_id=bob).reason == "foreign"
+    answered = service.answer(s.session_id, 0, 1, NOW, telegram_id=ann)
+    after = answered.next
     assert answered.recorded and answered.retry_added
-    assert service.answer_next(s.session_id, 0, 1, NOW, ann, UTC)[0].reason == "duplicate"
+    assert service.answer(s.session_id, 0, 1, NOW, telegram_id=ann).reason == "duplicate"
     assert after is not None and after == service.current(s.session_id)
     assert (after.position, after.number, after.total, after.retry) == (1, 2, 3, False)
     # The second item, then the retry of the first: the next item is the rated one's twin.
-    service.reveal_current(s.session_id, 1, ann)
-    _answered, retry = service.answer_next(s.session_id, 1, 3, NOW, ann, UTC)
+    service.reveal(s.session_id, 1, telegram_id=ann)
+    retry = service.answer(s.session_id, 1, 3, NOW, telegram_id=ann).next
     assert retry is not None and retry.retry and retry.item == first.item
     assert retry == service.current(s.session_id)
-    service.reveal_current(s.session_id, 2, ann)
-    last, none = service.answer_next(s.session_id, 2, 3, NOW, ann, UTC)
+    service.reveal(s.session_id, 2, telegram_id=ann)
+    last = service.answer(s.session_id, 2, 3, NOW, telegram_id=ann)
+    none = last.next
     assert last.recorded and none is None and service.current(s.session_id) is None
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(Review)) == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 from tests.conftest import write_item
 from tests.harness import RunningBot, running_bot
 
@@ -69,8 +69,9 @@ async def test_full_study_session_with_reveal_and_every_rating(
     reviews = bot.rows("SELECT item_id, rating, chat_id FROM reviews ORDER BY id")
     assert [r for _, r, _ in reviews] == [1, 2, 3, 3]
     assert reviews[0][0] == reviews[3][0] and all(c == chat.id for *_, c in reviews)
-    assert bot.rows("SELECT count(*) FROM cards") == [(3,)]
-    assert bot.rows("SELECT status FROM study_sessions") == [("finished",)]
+    stats = bot.stats(ann.id)
+    assert stats.studied == 3 and stats.sessions == 1
+    assert bot.deps.study.active_session(bot.learner(ann.id), chat.id) == 0
     if TRANSCRIPTS is not None:
         TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
         (TRANSCRIPTS / "study3.txt").write_text(api.transcript(chat.id), encoding="utf-8")
@@ -176,7 +177,8 @@ async def test_bad_input_gets_one_short_answer(
     await api.wait_for(lambda: True)
     assert len(api.messages(chat.id)) == 1
     assert expected in (api.messages(chat.id)[0].text or "")
-    assert bot.rows("SELECT count(*) FROM study_sessions") == [(0,)]
+    assert bot.stats(eve.id).sessions == 0
+    assert bot.deps.study.active_session(bot.learner(eve.id), chat.id) == 0
 
 
 async def test_study_999_is_clamped_with_a_notice(api: BotApiStandIn, bot: RunningBot) -> None:
@@ -199,7 +201,7 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     for data in ["garbage", "r:1:0:9", "x" * 64, "r:999:0:3", "a:1:5", "r:1:0:3"]:
         press = api.press(chat, gus, question.message_id, data, strict=False)
         await api.wait_for(lambda p=press: api.callback_queries[p.query_id].answered, timeout=10)
-    assert bot.rows("SELECT count(*) FROM reviews") == [(0,)]
+    assert bot.stats(gus.id).reviews == 0
     answers = [q.text for q in api.answers.values()]
     assert "This button isn't one of mine." in answers
     assert "This button is no longer valid." in answers
@@ -216,7 +218,7 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     )
     api.replay(press.update_id)
     await api.wait_for(lambda: all(q.answered for q in api.callback_queries.values()), timeout=10)
-    assert bot.rows("SELECT count(*) FROM reviews") == [(1,)]
+    assert bot.stats(gus.id).reviews == 1
     assert api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]]
     # A new session makes the old one's buttons stale.
     old = api.messages(chat.id)[-1]
@@ -227,7 +229,7 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     assert api.callback_queries[stale.query_id].text == (
         "This session has ended. Send /study to start a new one."
     )
-    assert bot.rows("SELECT count(*) FROM reviews") == [(1,)]
+    assert bot.stats(gus.id).reviews == 1
 
 
 async def test_cancel_and_edited_messages(api: BotApiStandIn, bot: RunningBot) -> None:
@@ -244,4 +246,5 @@ async def test_cancel_and_edited_messages(api: BotApiStandIn, bot: RunningBot) -
     await api.wait_for(
         lambda: "Session complete" in (api.messages(chat.id)[-1].text or ""), timeout=10
     )
-    assert bot.rows("SELECT status FROM study_sessions") == [("finished",)]
+    assert bot.stats(hal.id).sessions == 1
+    assert bot.deps.study.active_session(bot.learner(hal.id), chat.id) == 0

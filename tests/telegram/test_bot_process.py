@@ -6,7 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 from tests.processes import start_bot_process
 
 

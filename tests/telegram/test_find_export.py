@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram.jobs import job_name
-from tests.botapi.standin import BotApiStandIn, Chat, StoredMessage, User
+from tests.botapi import BotApiStandIn, Chat, StoredMessage, User
 from tests.conftest import write_item
 from tests.harness import RunningBot
 from tests.processes import studybot
@@ -242,8 +242,8 @@ async def test_forget_me_deletes_the_person_and_their_name_leaves_group_tallies(
         "SELECT u.first_name, r.item_id, r.rating FROM reviews r JOIN users u ON u.id = r.user_id"
     ) == [("Gus", "q001", 2)]
     assert bot.rows("SELECT count(*) FROM group_posts") == [(1,)]
-    assert bot.rows("SELECT count(*) FROM chats WHERE id = 6006") == [(0,)]
-    assert bot.rows("SELECT count(*) FROM chats WHERE id = -6300") == [(1,)]
+    assert bot.deps.chats.get(6006) is None
+    assert bot.deps.chats.get(-6300) is not None
     assert bot.app.job_queue is not None
     assert not [j for j in bot.app.job_queue.get_jobs_by_name(job_name(6006)) if not j.removed]
     after = _learner_rows(bot)

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.schedule import ChatSettings
 from bot.telegram.jobs import job_name
 from bot.telegram.push import push_chat
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 from tests.harness import RunningBot
 
 # Set STUDYBOT_TRANSCRIPTS=DIR to keep the conversations these tests record.
@@ -27,6 +28,12 @@ async def _reply(api: BotApiStandIn, chat_id: int, count: int) -> str:
     return api.messages(chat_id)[count - 1].text or ""
 
 
+def _settings(bot: RunningBot, chat_id: int) -> ChatSettings:
+    settings = bot.deps.chats.get(chat_id)
+    assert settings is not None, f"no chat {chat_id}"
+    return settings
+
+
 def _next_fire(bot: RunningBot, chat_id: int, after: datetime) -> datetime:
     assert bot.app.job_queue is not None
     [job] = bot.app.job_queue.get_jobs_by_name(job_name(chat_id))
@@ -39,7 +46,8 @@ async def test_settings_commands_and_bad_input(api: BotApiStandIn, bot: RunningB
     chat = api.private_chat(ann)
     api.send_text(chat, ann, "/start")
     assert "I help you prepare" in await _reply(api, chat.id, 1)
-    assert bot.rows("SELECT subscribed, push_time, timezone FROM chats") == [(1, "09:00", "UTC")]
+    settings = _settings(bot, chat.id)
+    assert (settings.subscribed, settings.push_time, settings.timezone) == (True, "09:00", "UTC")
     for k, (command, expected) in enumerate(
         [
             ("/daily 25:00", "Example: /daily 08:30 Europe/Berlin"),
@@ -57,9 +65,9 @@ async def test_settings_commands_and_bad_input(api: BotApiStandIn, bot: RunningB
     ):
         api.send_text(chat, ann, command)
         assert expected in await _reply(api, chat.id, k), command
-    assert bot.rows("SELECT subscribed, push_time, timezone, daily_size FROM chats") == [
-        (1, "07:45", "Europe/Berlin", 15)
-    ]
+    settings = _settings(bot, chat.id)
+    assert settings.subscribed and settings.daily_size == 15
+    assert (settings.push_time, settings.timezone) == ("07:45", "Europe/Berlin")
     api.send_text(chat, ann, "/settings")
     text = await _reply(api, chat.id, 12)
     assert "Daily push: on, at 07:45 (Europe/Berlin)" in text
@@ -143,16 +151,15 @@ async def test_blocked_removed_and_429_storm(
     assert api.rate_limited_count == 0 and api.injected_failure_count == 6
     for chat in chats[1:]:
         assert sum("due today" in (m.text or "") for m in api.messages(chat.id)) == 1
-    assert bot.rows("SELECT id FROM chats WHERE active = 0 ORDER BY id") == [(-3300,), (3100,)]
+    inactive = [c.id for c in [*chats, group] if not _settings(bot, c.id).active]
+    assert inactive == [3100, -3300]
     # Blocked chats are not pushed again; writing to the bot makes a chat active again.
     bot.set_clock(now + timedelta(days=1))
     bot.deps.zones.clear()
     assert await push_chat(bot.app, chats[0].id) == "not due"
     api.unblock(chats[0])
     api.send_text(chats[0], users[0], "/help")
-    await api.wait_for(
-        lambda: bot.rows("SELECT active FROM chats WHERE id = 3100") == [(1,)], timeout=10
-    )
+    await api.wait_for(lambda: _settings(bot, chats[0].id).active, timeout=10)
     assert await push_chat(bot.app, chats[0].id) == "sent"
 
 
@@ -227,7 +234,7 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
     again = api.press_button(group, cy, "3 · Got it", rated.message_id)
     await api.wait_for(lambda: api.callback_queries[again.query_id].answered, timeout=10)
     assert api.callback_queries[again.query_id].text == "Already recorded: Got it."
-    assert bot.rows("SELECT count(*) FROM reviews") == [(3,)]
+    assert sum(bot.stats(user.id).reviews for user in (ann, bob, cy)) == 3
     # A member's private /stats includes their group reviews; the group's /stats ranks them.
     api.send_text(group, ann, "/stats")
     board = await _reply(api, group.id, len(api.messages(group.id)) + 1)

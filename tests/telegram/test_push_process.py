@@ -12,20 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.content import load_catalog
 from bot.services.chats import ChatService
-from bot.services.study import Scheduling, StudyService
 from bot.storage.db import open_database
-from tests.botapi.standin import BotApiStandIn
-from tests.harness import REPO_CONTENT, running_bot
+from tests.botapi import BotApiStandIn
+from tests.harness import running_bot
 from tests.processes import start_bot_process
 
 
 def seed_owed_chats(db_url: str, chat_ids: list[int]) -> None:
     """Private chats subscribed since yesterday, push time 00:00 UTC: today's push is owed."""
     engine, sessions = open_database(db_url)
-    catalog = load_catalog([REPO_CONTENT])
-    chats = ChatService(sessions, catalog, StudyService(sessions, catalog, Scheduling()))
+    chats = ChatService(sessions)
     now = datetime.now(UTC)
     for chat_id in chat_ids:
         chats.ensure(chat_id, "private", f"user {chat_id}", now)

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.botapi.standin import BotApiStandIn
+from tests.botapi import BotApiStandIn
 from tests.processes import start_bot_process, studybot
 
 SECRET = "s3cret-token_for-tests"

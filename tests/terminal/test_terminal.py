@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,12 +129,26 @@ def test_corrupt_or_unreadable_database_is_never_overwritten(
     assert "cannot use the database" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_check_content_lists_problems_or_counts(
-    env: dict[str, str], content_dir: Path, tmp_path: Path
-) -> None:
-    ok = studybot(["check-content"], env)
+SHORT_FORMS = (
+    "## Short answer\nThe gist, with $\\alpha > 1$.\n\n"
+    "## Key points\n- The first point\n- The second point\n- The third point"
+)
+CHOICES = "## Choices\n- [x] The right one\n- [ ] Wrong\n- [ ] Also wrong\n- [ ] Wrong too"
+
+
+def write_full_item(root: Path, folder: str, item_id: str, **fields: Any) -> Path:
+    """An item with the short forms that check-content requires (after the question)."""
+    forms = SHORT_FORMS + (f"\n\n{CHOICES}" if folder == "quiz" else "")
+    return write_item(root, folder, item_id, question=f"What is it?\n\n{forms}", **fields)
+
+
+def test_check_content_lists_problems_or_counts(env: dict[str, str], tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    write_full_item(good, "concepts", "c001")
+    write_full_item(good, "quiz", "q001")
+    ok = studybot(["check-content", str(good)], env)
     assert ok.returncode == 0, ok.stderr
-    assert "20 items" in ok.stdout
+    assert "2 items" in ok.stdout
     bad = tmp_path / "bad"
     write_item(bad, "concepts", "c001", difficulty=7)
     (bad / "concepts" / "c002_x.md").write_bytes(b"\xff\xfe not utf-8")
@@ -142,6 +157,36 @@ def test_check_content_lists_problems_or_counts(
     lines = done.stderr.strip().splitlines()
     assert any(":6: difficulty 7 is outside 1-5" in line for line in lines)
     assert any("c002_x.md:1: not UTF-8" in line for line in lines)
+
+
+def test_check_content_requires_the_short_forms_that_study_does_without(
+    env: dict[str, str],
+) -> None:
+    # The fixture's items have no short answer, key points or choices, like a learner's own.
+    done = studybot(["check-content"], env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert any(
+        line.endswith("c001_item.md:14: missing '## Short answer' section") for line in lines
+    )
+    assert any(line.endswith("q001_item.md:14: missing '## Choices' section") for line in lines)
+    assert lines[-1].startswith("44 problem(s)")  # 20 items x 2, and the 4 quiz items' choices
+    study = studybot(["study", "-n", "1"], env, stdin="\n3\n")
+    assert study.returncode == 0 and "Rated 1 item(s)" in study.stdout
+
+
+def test_the_answer_shows_the_short_forms_first_and_once(
+    env: dict[str, str], content_dir: Path
+) -> None:
+    write_full_item(content_dir, "quiz", "q009", answer="The full answer.")
+    done = studybot(["study", "--item", "q009"], env, stdin="\n3\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    order = ["Short answer", "The gist, with α > 1.", "Key points", "The third point"]
+    order += ["The full answer.", "Follow-up questions", "Why?"]
+    assert [out.index(text) for text in order] == sorted(out.index(text) for text in order)
+    assert out.count("The gist") == 1 and out.count("The first point") == 1
+    assert "Also wrong" not in out  # the choices are for polls
 
 
 def test_bot_without_token_explains_what_to_do(env: dict[str, str]) -> None:

@@ -1,4 +1,7 @@
-"""Telegram handlers, one module per feature; ``register`` wires them into an Application."""
+"""Telegram handlers, one module per feature; ``register`` wires them into an Application.
+
+Each button action has its own handler, routed by its pattern (``callbacks.pattern``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.handlers import account, basic, errors, find, learner, settings, stats, study
+from bot.telegram.callbacks import Action, pattern
+from bot.telegram.handlers import (
+    account,
+    basic,
+    errors,
+    find,
+    groups,
+    learner,
+    settings,
+    stats,
+    study,
+)
 from bot.telegram.handlers.basic import touch_chat
 
 # New messages only: an edited "/study 40" must not start another session.
@@ -42,7 +56,34 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("drill", learner.drill_command, filters=NEW))
     app.add_handler(CommandHandler("suspended", learner.suspended_command, filters=NEW))
     app.add_handler(CommandHandler("quiet", learner.quiet_command, filters=NEW))
-    app.add_handler(CallbackQueryHandler(study.button))
+    # PTB hands a press without data to the first handler with a pattern: refuse those first.
+    app.add_handler(CallbackQueryHandler(basic.unknown_button, game_pattern=""))
+    app.add_handler(CallbackQueryHandler(study.reveal_button, pattern=pattern(Action.REVEAL)))
+    app.add_handler(CallbackQueryHandler(study.rate_button, pattern=pattern(Action.RATE)))
+    app.add_handler(CallbackQueryHandler(study.skip_button, pattern=pattern(Action.SKIP)))
+    app.add_handler(CallbackQueryHandler(learner.suspend_button, pattern=pattern(Action.SUSPEND)))
+    app.add_handler(
+        CallbackQueryHandler(groups.group_reveal_button, pattern=pattern(Action.GROUP_REVEAL))
+    )
+    app.add_handler(
+        CallbackQueryHandler(groups.group_rate_button, pattern=pattern(Action.GROUP_RATE))
+    )
+    app.add_handler(CallbackQueryHandler(learner.change_button, pattern=pattern(Action.CHANGE)))
+    app.add_handler(
+        CallbackQueryHandler(learner.change_to_button, pattern=pattern(Action.CHANGE_TO))
+    )
+    app.add_handler(CallbackQueryHandler(basic.noop_button, pattern=pattern(Action.NOOP)))
+    app.add_handler(CallbackQueryHandler(basic.reset_button, pattern=pattern(Action.RESET)))
+    app.add_handler(
+        CallbackQueryHandler(settings.settings_button, pattern=pattern(Action.SETTINGS))
+    )
+    app.add_handler(CallbackQueryHandler(find.open_button, pattern=pattern(Action.OPEN)))
+    app.add_handler(CallbackQueryHandler(account.forget_button, pattern=pattern(Action.FORGET)))
+    app.add_handler(
+        CallbackQueryHandler(learner.unsuspend_button, pattern=pattern(Action.UNSUSPEND))
+    )
+    app.add_handler(CallbackQueryHandler(learner.drill_button, pattern=pattern(Action.DRILL)))
+    app.add_handler(CallbackQueryHandler(basic.unknown_button))  # forged or malformed data
     app.add_handler(MessageHandler(NEW & filters.COMMAND, basic.unknown_command))
     app.add_handler(MessageHandler(NEW & filters.TEXT & filters.ChatType.PRIVATE, basic.plain_text))
     app.add_error_handler(errors.error_handler)

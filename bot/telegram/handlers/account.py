@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.services import privacy as account
+from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.jobs import job_name
 from bot.telegram.keyboards import forget_keyboard
@@ -16,7 +18,7 @@ async def _in_private(update: Update, command: str) -> bool:
     """True in a private chat; in a group, say where to go instead (never post data there)."""
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
-    if chat.type == "private":
+    if chat.type == ChatType.PRIVATE:
         return True
     await message.reply_text(
         f"Your data stays private: send /{command} to me in a private chat, not in a group."
@@ -31,11 +33,11 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not await _in_private(update, "export"):
         return
     d = deps(context)
-    user_id = await d.run(account.find_user, d.service.sessions, telegram_id=user.id)
+    user_id = await d.run(account.find_user, d.study.sessions, telegram_id=user.id)
     rows = (
         []
         if user_id is None
-        else await d.run(account.export_rows, d.service.sessions, d.service.catalog, user_id)
+        else await d.run(account.export_rows, d.study.sessions, d.study.catalog, user_id)
     )
     if not rows:
         await message.reply_text("Nothing to export yet: you have no reviews. Send /study.")
@@ -63,20 +65,20 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE, arg: str) -> None:
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /forget_me's buttons: delete the presser's own data, once."""
     query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     assert query is not None and chat is not None and user is not None
-    if chat.type != "private":
+    if chat.type != ChatType.PRIVATE:
         await answer_query(query, "This button is no longer valid.", show_alert=True)
         return
-    if arg != "y":
+    if Callback.from_match(context.match).arg != "y":
         await answer_query(query)
         await query.edit_message_text("Nothing deleted.")
         return
     d = deps(context)
-    user_id = await d.run(account.find_user, d.service.sessions, telegram_id=user.id)
-    gone = {} if user_id is None else await d.run(account.forget_user, d.service.sessions, user_id)
+    user_id = await d.run(account.find_user, d.study.sessions, telegram_id=user.id)
+    gone = {} if user_id is None else await d.run(account.forget_user, d.study.sessions, user_id)
     if not gone:
         await answer_query(query, "Already done: nothing about you is stored.")
         return

@@ -1,10 +1,13 @@
-"""/start, /help, /reset, and the answers to unknown commands and plain text."""
+"""/start, /help, /reset, and the answers to unknown commands, plain text and unknown buttons."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.services import privacy
+from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.settings import subscribe
 from bot.telegram.keyboards import reset_keyboard
@@ -75,7 +78,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     await user_id_of(update, context)
-    if chat.type == "private":
+    if chat.type == ChatType.PRIVATE:
         d = deps(context)
         current = await d.run(d.chats.get, chat.id)
         if current is None or not current.subscribed:
@@ -100,17 +103,17 @@ async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def reset_button(update: Update, context: ContextTypes.DEFAULT_TYPE, arg: str) -> None:
+async def reset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The answer to /reset's confirmation buttons (the presser's own progress only)."""
     query = update.callback_query
     assert query is not None
-    if arg != "y":
+    if Callback.from_match(context.match).arg != "y":
         await answer_query(query)
         await query.edit_message_text("Nothing deleted.")
         return
     d = deps(context)
     user_id = await user_id_of(update, context)
-    deleted = await d.run(d.service.reset, user_id)
+    deleted = await d.run(privacy.reset, d.study.sessions, user_id)
     await answer_query(query, "Deleted.")
     await query.edit_message_text(
         f"Your progress was deleted ({deleted} reviews). Send /study to start afresh."
@@ -131,6 +134,29 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(
             "Send /study to start a session, or /help to see everything I can do."
         )
+
+
+async def noop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An inert button (a chosen rating, "Skipped"): only answered."""
+    assert update.callback_query is not None
+    await answer_query(update.callback_query)
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press whose data no button of this bot carries (forged, malformed, or no data)."""
+    assert update.callback_query is not None
+    await answer_query(update.callback_query, "This button isn't one of mine.", show_alert=True)
+
+
+async def pressed_message(update: Update) -> tuple[CallbackQuery, Message] | None:
+    """The press and the message its button is on; None, the press answered, when that message
+    is too old to be edited."""
+    query = update.callback_query
+    assert query is not None
+    if isinstance(query.message, Message):
+        return query, query.message
+    await answer_query(query, "This button is no longer valid.", show_alert=True)
+    return None
 
 
 async def touch_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,4 +1,4 @@
-"""/find WORDS and /item ID: look items up, and study one of them now."""
+"""/find WORDS, /item ID and the buttons that open an item: look items up, study one now."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.search import FIND_LIMIT
+from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps
 from bot.telegram.handlers.study import open_item
 from bot.telegram.keyboards import found_keyboard
-from bot.telegram.messages import escape
+from bot.telegram.messages import answer_query, escape
 
 FIND_USAGE = "Usage: /find WORDS, e.g. /find rotary embeddings"
 ITEM_USAGE = "Usage: /item ID, e.g. /item c014 (/find WORDS shows ids)"
@@ -24,7 +25,7 @@ async def find_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await message.reply_text(FIND_USAGE)
         return
     d = deps(context)
-    items = await d.run(d.service.find, words, FIND_LIMIT + 1)  # one more tells "there is more"
+    items = await d.run(d.study.find, words, FIND_LIMIT + 1)  # one more tells "there is more"
     asked = escape(" ".join(words)[:60])
     if not items:
         await message.reply_text(f"Nothing found for “{asked}”. Try fewer or other words.")
@@ -48,3 +49,13 @@ async def item_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if not await open_item(update, context, args[0]):
         await message.reply_text(f"There is no item “{escape(args[0][:40])}”. {ITEM_USAGE}")
+
+
+async def open_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A found (or weak) item's button: study that one item now."""
+    query = update.callback_query
+    assert query is not None
+    if await open_item(update, context, Callback.from_match(context.match).arg):
+        await answer_query(query)
+    else:
+        await answer_query(query, "This item is no longer available.", show_alert=True)

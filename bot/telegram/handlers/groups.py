@@ -11,8 +11,10 @@ from telegram.ext import ContextTypes
 from bot.core.content import Item
 from bot.core.render import Formula
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.services.chats import Tally
+from bot.services.groups import Tally
+from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
+from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.keyboards import rating_keyboard
 from bot.telegram.messages import (
     NAME_CHARS,
@@ -34,7 +36,7 @@ async def group_study(update: Update, context: ContextTypes.DEFAULT_TYPE, n: int
     chat = update.effective_chat
     assert chat is not None
     d = deps(context)
-    item_ids = await d.run(d.chats.pick_group_items, chat.id, n, d.clock())
+    item_ids = await d.run(d.groups.pick_items, chat.id, n, d.clock())
     if not item_ids:
         assert update.effective_message is not None
         await update.effective_message.reply_text("Nothing left to post right now.")
@@ -44,7 +46,7 @@ async def group_study(update: Update, context: ContextTypes.DEFAULT_TYPE, n: int
 
 async def _edit_tally(message: Message, item: Item, tally: Tally, post_id: int) -> None:
     last = group_answer(item)[-1]
-    markup = rating_keyboard(post_id, 0, action="g")
+    markup = rating_keyboard(Action.GROUP_RATE, post_id)
     try:
         if isinstance(last, Formula) or message.text is None:
             caption = escape(last.text if isinstance(last, Formula) else "")[:600]
@@ -55,51 +57,58 @@ async def _edit_tally(message: Message, item: Item, tally: Tally, post_id: int) 
         logger.debug("tally not updated: %s", exc.message)
 
 
-async def group_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, post_id: int, grade: int
-) -> None:
-    """[Show answer] (p) and the rating buttons (g) under a group post."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and chat is not None
-    message = query.message
-    if not isinstance(message, Message):
-        await answer_query(query, "This button is no longer valid.", show_alert=True)
+async def group_reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Show answer] under a group post: the answer for everyone, with the rating buttons."""
+    pressed = await pressed_message(update)
+    if pressed is None:
         return
+    query, message = pressed
+    chat_id = message.chat_id
+    post_id = Callback.from_match(context.match).id
     d = deps(context)
-    if action == "p":
-        reason, item = await d.run(d.chats.reveal_post, post_id, chat.id)
-        if reason == "revealed":
-            await answer_query(query, "The answer is already shown.")
-            return
-        if reason or item is None:
-            await answer_query(query, "This item is no longer available.", show_alert=True)
-            return
-        await answer_query(query)
-        parts = group_answer(item)
-        rating = rating_keyboard(post_id, 0, action="g")
-        first = parts[0]
-        if isinstance(first, str) and message.text is not None:
-            rest = parts[1:]
-            await edit_or_send(message, first, context.bot, chat.id, None if rest else rating)
-            if rest:
-                await send_parts(context.bot, chat.id, rest, d, rating)
-        else:
-            await set_markup(message, None)
-            await send_parts(context.bot, chat.id, parts, d, rating)
+    reason, item = await d.run(d.groups.reveal_post, post_id, chat_id)
+    if reason == "revealed":
+        await answer_query(query, "The answer is already shown.")
         return
+    if reason or item is None:
+        await answer_query(query, "This item is no longer available.", show_alert=True)
+        return
+    await answer_query(query)
+    parts = group_answer(item)
+    rating = rating_keyboard(Action.GROUP_RATE, post_id)
+    first = parts[0]
+    if isinstance(first, str) and message.text is not None:
+        rest = parts[1:]
+        await edit_or_send(message, first, context.bot, chat_id, None if rest else rating)
+        if rest:
+            await send_parts(context.bot, chat_id, rest, d, rating)
+    else:
+        await set_markup(message, None)
+        await send_parts(context.bot, chat_id, parts, d, rating)
+
+
+async def group_rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A rating under a group post's answer: the presser's own, and the post's tally."""
+    pressed = await pressed_message(update)
+    if pressed is None:
+        return
+    query, message = pressed
+    chat_id = message.chat_id
+    cb = Callback.from_match(context.match)
+    d = deps(context)
     user_id = await user_id_of(update, context)
-    result = await d.run(d.chats.rate_post, post_id, chat.id, user_id, grade, d.clock())
+    result = await d.run(d.groups.rate_post, cb.id, chat_id, user_id, cb.grade, d.clock())
     if result.status in ("unknown", "removed") or result.item is None:
         await answer_query(query, "This item is no longer available.", show_alert=True)
         return
-    label = GRADE_LABELS[Grade(grade)]
+    label = GRADE_LABELS[Grade(cb.grade)]
     if result.status == "same":
         await answer_query(query, f"Already recorded: {label}.")
         return
     verb = "Changed to" if result.status == "changed" else "Recorded for you"
     await answer_query(query, f"{verb}: {label}.")
     assert result.tally is not None
-    await _edit_tally(message, result.item, result.tally, post_id)
+    await _edit_tally(message, result.item, result.tally, cb.id)
 
 
 async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,7 +116,7 @@ async def group_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     d = deps(context)
-    st = await d.run(d.chats.group_stats, chat.id, d.clock(), d.tz(chat.id))
+    st = await d.run(d.groups.group_stats, chat.id, d.clock(), d.tz(chat.id))
     lines = ["<b>Leaderboard, last 7 days</b>"]
     if not st.leaderboard:
         lines.append("No ratings yet this week: press a rating under a posted item.")

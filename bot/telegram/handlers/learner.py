@@ -3,16 +3,24 @@ and changing a rating."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core.content import CATEGORIES
 from bot.core.plan import countdown, parse_date, plan_phase
+from bot.core.schedule import parse_quiet
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.services.chats import parse_quiet
+from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
-from bot.telegram.handlers.settings import _apply, may_change_or_say
-from bot.telegram.keyboards import change_keyboard, done_keyboard, rating_keyboard
+from bot.telegram.handlers.basic import pressed_message
+from bot.telegram.handlers.settings import apply_changes, may_change_or_say
+from bot.telegram.keyboards import (
+    change_keyboard,
+    done_keyboard,
+    rating_keyboard,
+    suspended_keyboard,
+    weak_keyboard,
+)
 from bot.telegram.messages import REFUSALS, answer_query, escape, present, set_markup
 
 EXAM_USAGE = "Usage: /exam YYYY-MM-DD (your interview day), or /exam off"
@@ -32,16 +40,16 @@ async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await message.reply_text(EXAM_USAGE)
         return
     if args[0].lower() == "off":
-        await d.run(d.service.set_exam, user_id, None, d.clock(), d.tz(chat.id))
+        await d.run(d.progress.set_exam, user_id, None, d.clock(), d.tz(chat.id))
         await message.reply_text("Interview date cleared: back to the six-week plan (/plan).")
         return
     try:
         exam = parse_date(args[0])
-        await d.run(d.service.set_exam, user_id, exam, d.clock(), d.tz(chat.id))
+        await d.run(d.progress.set_exam, user_id, exam, d.clock(), d.tz(chat.id))
     except ValueError as exc:
         await message.reply_text(f"{escape(str(exc))}. {EXAM_USAGE}")
         return
-    progress = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    progress = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
     assert progress.phase is not None
     await message.reply_text(
         f"Interview on {exam:%A %d %B %Y}. {escape(countdown(progress.phase))}.\n"
@@ -58,7 +66,7 @@ async def plan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert message is not None and chat is not None
     d = deps(context)
     user_id = await user_id_of(update, context)
-    p = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    p = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
     lines = [
         f"Seen {p.seen} of {p.total} items · estimated recall of the whole catalog "
         f"{p.mean_recall:.0%}"
@@ -81,23 +89,15 @@ async def weak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert message is not None
     d = deps(context)
     user_id = await user_id_of(update, context)
-    categories, items = await d.run(d.service.weak_spots, user_id, d.clock())
+    categories, items = await d.run(d.progress.weak_spots, user_id, d.clock())
     if not items:
         await message.reply_text(
             "Nothing studied yet: weak spots show up after a few sessions. Send /study to begin."
         )
         return
-    rows = [
-        [InlineKeyboardButton(f"Drill {c} · recall {r:.0%}", callback_data=f"d:{c}")]
-        for c, r, _n in categories
-    ]
-    rows += [
-        [InlineKeyboardButton(f"{i.id} · {r:.0%} · {i.title}"[:60], callback_data=f"o:{i.id}")]
-        for i, r in items
-    ]
     await message.reply_text(
         "<b>Weak spots</b>: lowest estimated recall now. Press one to drill it.",
-        reply_markup=InlineKeyboardMarkup(rows),
+        reply_markup=weak_keyboard(categories, items),
     )
 
 
@@ -109,7 +109,7 @@ async def start_drill(
     d = deps(context)
     user_id = await user_id_of(update, context)
     started = await d.run(
-        d.service.start_session,
+        d.study.start_session,
         user_id,
         n,
         d.clock(),
@@ -139,9 +139,11 @@ async def drill_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await start_drill(update, context, args[0].lower(), int(args[1]) if len(args) == 2 else 5)
 
 
-async def drill_button(update: Update, context: ContextTypes.DEFAULT_TYPE, category: str) -> None:
+async def drill_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /weak category's button: drill five of its items now."""
     query = update.callback_query
     assert query is not None
+    category = Callback.from_match(context.match).arg
     if category not in CATEGORIES:
         await answer_query(query, "This button is no longer valid.", show_alert=True)
         return
@@ -155,72 +157,69 @@ async def suspended_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     assert message is not None
     d = deps(context)
     user_id = await user_id_of(update, context)
-    items = await d.run(d.service.suspended_items, user_id)
+    items = await d.run(d.study.suspended_items, user_id)
     if not items:
         await message.reply_text(
             "No suspended items. [Know it cold] under a question suspends one."
         )
         return
-    rows = [
-        [InlineKeyboardButton(f"Bring back {i.id} · {i.title}"[:60], callback_data=f"u:{i.id}")]
-        for i in items[:50]
-    ]
     await message.reply_text(
-        f"<b>Suspended</b>: {len(items)} item(s).", reply_markup=InlineKeyboardMarkup(rows)
+        f"<b>Suspended</b>: {len(items)} item(s).", reply_markup=suspended_keyboard(items[:50])
     )
 
 
-async def unsuspend_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, item_id: str
-) -> None:
+async def unsuspend_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /suspended item's button: bring it back into the learner's reviews."""
     query = update.callback_query
     assert query is not None
+    item_id = Callback.from_match(context.match).arg
     d = deps(context)
     user_id = await user_id_of(update, context)
-    if not await d.run(d.service.set_suspended, user_id, item_id, False):
+    if not await d.run(d.study.set_suspended, user_id, item_id, False):
         await answer_query(query, "This item is no longer available.", show_alert=True)
         return
     await answer_query(query, f"{item_id} is back in your reviews.")
 
 
-async def suspend_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, session_id: int, position: int
-) -> None:
+async def suspend_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Know it cold] under a question: suspend the item for this learner, go on."""
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
+    cb = Callback.from_match(context.match)
     d = deps(context)
     user_id = await user_id_of(update, context)
-    refusal = await d.run(
-        d.service.skip, session_id, position, d.clock(), user_id, d.tz(chat.id), True
-    )
+    refusal = await d.run(d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat.id), True)
     if refusal:
         await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
         return
     await answer_query(query, "Suspended: it won't come back until you bring it back (/suspended).")
     if isinstance(query.message, Message):
         await set_markup(query.message, done_keyboard("Know it cold"))
-    await present(context.bot, chat.id, session_id, d)
+    await present(context.bot, chat.id, cb.id, d)
 
 
-async def change_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, review_id: int, grade: int
-) -> None:
-    """[Change rating] (grade 0: show the choices) and the choice itself."""
-    query = update.callback_query
-    assert query is not None
-    message = query.message
-    if not isinstance(message, Message):
-        await answer_query(query, "This button is no longer valid.", show_alert=True)
+async def change_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Change rating] under a recorded rating: the three choices in its place."""
+    pressed = await pressed_message(update)
+    if pressed is None:
         return
-    if grade == 0:
-        await answer_query(query)
-        await set_markup(message, rating_keyboard(review_id, 0, action="x"))
+    query, message = pressed
+    await answer_query(query)
+    review_id = Callback.from_match(context.match).id
+    await set_markup(message, rating_keyboard(Action.CHANGE_TO, review_id))
+
+
+async def change_to_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The new rating chosen after [Change rating]: accepted for 10 minutes."""
+    pressed = await pressed_message(update)
+    if pressed is None:
         return
+    query, message = pressed
+    cb = Callback.from_match(context.match)
     d = deps(context)
     user_id = await user_id_of(update, context)
-    result = await d.run(d.service.change_rating, review_id, user_id, grade, d.clock())
-    label = GRADE_LABELS[Grade(grade)]
+    result = await d.run(d.study.change_rating, cb.id, user_id, cb.grade, d.clock())
+    label = GRADE_LABELS[Grade(cb.grade)]
     if result in ("unknown", "expired"):
         await answer_query(
             query,
@@ -230,7 +229,7 @@ async def change_button(
         await set_markup(message, None)
         return
     await answer_query(query, "Unchanged." if result == "same" else f"Changed to: {label}.")
-    await set_markup(message, change_keyboard(review_id, f"✓ {grade} · {label}"))
+    await set_markup(message, change_keyboard(cb.id, f"✓ {cb.grade} · {label}"))
 
 
 async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -250,7 +249,7 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             "inside moves to its end), or /quiet off"
         )
         return
-    settings = await _apply(update, context, quiet=window)
+    settings = await apply_changes(update, context, quiet=window)
     if window:
         await message.reply_text(
             f"Quiet hours {window}: the daily push comes at "

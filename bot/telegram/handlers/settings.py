@@ -5,13 +5,15 @@ In groups only administrators may change settings (checked with getChatMember).
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from bot.services.chats import MAX_DAILY_SIZE, ChatSettings, parse_time, parse_zone
+from bot.core.schedule import MAX_DAILY_SIZE, ChatSettings, parse_time, parse_zone
+from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps
 from bot.telegram.jobs import schedule_chat
+from bot.telegram.keyboards import settings_keyboard
 from bot.telegram.messages import answer_query, escape
 
 TIME_EXAMPLE = "Example: /daily 08:30 Europe/Berlin (or /daily 08:30 UTC+5:30, /daily off)"
@@ -32,29 +34,12 @@ def describe(chat: ChatSettings) -> str:
     )
 
 
-def settings_keyboard(chat: ChatSettings) -> InlineKeyboardMarkup:
-    toggle = ("Turn daily push off", "t:off") if chat.subscribed else ("Turn daily push on", "t:on")
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(toggle[0], callback_data=toggle[1])],
-            [
-                InlineKeyboardButton("Time −1 h", callback_data="t:h-"),
-                InlineKeyboardButton("Time +1 h", callback_data="t:h+"),
-            ],
-            [
-                InlineKeyboardButton("Size −1", callback_data="t:s-"),
-                InlineKeyboardButton("Size +1", callback_data="t:s+"),
-            ],
-        ]
-    )
-
-
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """Private chats: always. Groups: administrators only."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return False
-    if chat.type == "private":
+    if chat.type == ChatType.PRIVATE:
         return True
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in ADMINS
@@ -73,9 +58,10 @@ async def may_change_or_say(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return False
 
 
-async def _apply(
+async def apply_changes(
     update: Update, context: ContextTypes.DEFAULT_TYPE, **changes: object
 ) -> ChatSettings:
+    """Change this chat's settings and reschedule its daily push."""
     chat = update.effective_chat
     assert chat is not None
     d = deps(context)
@@ -90,7 +76,7 @@ async def _apply(
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatSettings:
     """Turn the daily push on for this chat (first push at the next push time)."""
-    return await _apply(update, context, subscribed=True)
+    return await apply_changes(update, context, subscribed=True)
 
 
 async def daily_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,7 +93,7 @@ async def daily_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     word = args[0].lower()
     if word in ("on", "off") and len(args) == 1:
-        settings = await _apply(update, context, subscribed=word == "on")
+        settings = await apply_changes(update, context, subscribed=word == "on")
         await message.reply_text(describe(settings))
         return
     try:
@@ -121,7 +107,7 @@ async def daily_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     changes: dict[str, object] = {"push_time": push_time, "subscribed": True}
     if zone_name:
         changes["timezone"] = zone_name
-    settings = await _apply(update, context, **changes)
+    settings = await apply_changes(update, context, **changes)
     await message.reply_text(
         describe(settings) + "\nThe first push comes at the next push "
         "time (today if it is still ahead, otherwise tomorrow)."
@@ -138,8 +124,8 @@ async def size_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_DAILY_SIZE:
         await message.reply_text(f"Usage: /size N with N from 1 to {MAX_DAILY_SIZE}, e.g. /size 15")
         return
-    field = "group_items" if chat.type in ("group", "supergroup") else "daily_size"
-    settings = await _apply(update, context, **{field: int(args[0])})
+    field = "group_items" if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) else "daily_size"
+    settings = await apply_changes(update, context, **{field: int(args[0])})
     await message.reply_text(describe(settings))
 
 
@@ -157,7 +143,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     except ValueError:
         await message.reply_text(f"I don't know that time zone. {ZONE_EXAMPLE}")
         return
-    settings = await _apply(update, context, timezone=zone_name)
+    settings = await apply_changes(update, context, timezone=zone_name)
     await message.reply_text(describe(settings))
 
 
@@ -168,10 +154,12 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     d = deps(context)
     settings = await d.run(d.chats.get, chat.id)
     assert settings is not None
-    await message.reply_text(describe(settings), reply_markup=settings_keyboard(settings))
+    await message.reply_text(
+        describe(settings), reply_markup=settings_keyboard(settings.subscribed)
+    )
 
 
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE, arg: str) -> None:
+async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The /settings buttons."""
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
@@ -192,7 +180,9 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE, ar
         "s-": {size_field: max(1, size - 1)},
         "s+": {size_field: min(MAX_DAILY_SIZE, size + 1)},
     }
-    changes = options[arg]
-    settings = await _apply(update, context, **changes)
+    changes = options[Callback.from_match(context.match).arg]
+    settings = await apply_changes(update, context, **changes)
     await answer_query(query, "Saved.")
-    await query.edit_message_text(describe(settings), reply_markup=settings_keyboard(settings))
+    await query.edit_message_text(
+        describe(settings), reply_markup=settings_keyboard(settings.subscribed)
+    )

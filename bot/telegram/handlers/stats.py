@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.core.charts import stats_chart_png
 from bot.core.plan import countdown
 from bot.core.stats import Stats
-from bot.services.study import Progress
+from bot.services.progress import Progress
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.groups import group_stats
 from bot.telegram.messages import escape
@@ -66,7 +67,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/stats: text and a chart; asked again within 10 seconds gets a short note."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert message is not None and chat is not None and user is not None
-    if chat.type in ("group", "supergroup"):
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         await group_stats(update, context)
         return
     d = deps(context)
@@ -80,8 +81,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     d.stats_asked[user.id] = now_mono
     user_id = await user_id_of(update, context)
-    st = await d.run(d.service.stats, user_id, d.clock(), d.tz(chat.id))
-    progress = await d.run(d.service.progress, user_id, d.clock(), d.tz(chat.id))
+    st = await d.run(d.progress.stats, user_id, d.clock(), d.tz(chat.id))
+    progress = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
     await message.reply_text(format_stats(st) + "\n\n" + format_progress(progress))
     png = await d.draw(stats_chart_png, st)
     await context.bot.send_photo(

@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.core.content import TYPE_ALIASES
+from bot.core.content import TYPE_ALIASES, answer_markdown
 from bot.core.render import render_html
 from bot.core.srs import GRADE_LABELS, Grade
+from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
-from bot.telegram.handlers.account import forget_button
-from bot.telegram.handlers.basic import reset_button
-from bot.telegram.handlers.groups import group_button, group_study
-from bot.telegram.handlers.learner import (
-    change_button,
-    drill_button,
-    suspend_button,
-    unsuspend_button,
-)
-from bot.telegram.handlers.settings import settings_button
-from bot.telegram.keyboards import (
-    change_keyboard,
-    decode,
-    done_keyboard,
-    rating_keyboard,
-)
+from bot.telegram.handlers.basic import pressed_message
+from bot.telegram.handlers.groups import group_study
+from bot.telegram.keyboards import change_keyboard, done_keyboard, rating_keyboard
 from bot.telegram.messages import (
     REFUSALS,
     TEXT_LIMIT,
-    answer_markdown,
     answer_query,
     edit_or_send,
     escape,
@@ -48,7 +36,6 @@ DEFAULT_ITEMS = 10
 USAGE = (
     "Usage: /study [N] [type], e.g. /study 20 quiz (N 1-50; types: concepts, quiz, deep, derive)"
 )
-NO_ITEM = "This item is no longer available."
 
 
 def parse_study_args(args: list[str]) -> tuple[int, str | None, str]:
@@ -85,13 +72,13 @@ async def study_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except ValueError as exc:
         await message.reply_text(str(exc))
         return
-    if chat.type in ("group", "supergroup"):
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         await group_study(update, context, n if context.args else 3)
         return
     d = deps(context)
     user_id = await user_id_of(update, context)
     started = await d.run(
-        d.service.start_session,
+        d.study.start_session,
         user_id,
         n,
         d.clock(),
@@ -117,11 +104,11 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     assert message is not None and chat is not None
     d = deps(context)
     user_id = await user_id_of(update, context)
-    session_id = await d.run(d.service.active_session, user_id, chat.id)
+    session_id = await d.run(d.study.active_session, user_id, chat.id)
     if not session_id:
         await message.reply_text("No session in progress. Send /study to start one.")
         return
-    await d.run(d.service.close, session_id, d.clock())
+    await d.run(d.study.close, session_id, d.clock())
     await present(context.bot, chat.id, session_id, d)
 
 
@@ -133,109 +120,69 @@ async def open_item(update: Update, context: ContextTypes.DEFAULT_TYPE, item_id:
     chat = update.effective_chat
     assert chat is not None
     d = deps(context)
-    item = await d.run(d.service.item, item_id)
+    item = await d.run(d.study.item, item_id)
     if item is None:
         return False
-    if chat.type in ("group", "supergroup"):
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         await post_items(context.bot, chat.id, [item.id], d)
         return True
     user_id = await user_id_of(update, context)
-    started = await d.run(d.service.start_item_session, user_id, item.id, d.clock(), chat.id)
+    started = await d.run(d.study.start_item_session, user_id, item.id, d.clock(), chat.id)
     await present(context.bot, chat.id, started.session_id, d)
     return True
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every inline button press: reveal, rate, skip (and the no-op on a finished rating)."""
-    query = update.callback_query
-    assert query is not None
-    cb = decode(query.data)
-    if cb is None:
-        await answer_query(query, "This button isn't one of mine.", show_alert=True)
+# The two presses of every item (Show answer, a rating) each take one worker-thread call and one
+# transaction; the session's owner is checked by Telegram id in the same query.
+async def reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Show answer] under a question: the answer, with the rating buttons under it."""
+    pressed = await pressed_message(update)
+    if pressed is None:
         return
-    if cb.action == "n":
-        await answer_query(query)
-        return
-    if cb.action == "z":
-        await reset_button(update, context, cb.arg)
-        return
-    if cb.action == "t":
-        await settings_button(update, context, cb.arg)
-        return
-    if cb.action == "o":
-        opened = await open_item(update, context, cb.arg)
-        await answer_query(query, None if opened else NO_ITEM, show_alert=not opened)
-        return
-    if cb.action == "f":
-        await forget_button(update, context, cb.arg)
-        return
-    if cb.action in ("p", "g"):
-        await group_button(update, context, cb.action, cb.session_id, cb.grade)
-        return
-    if cb.action in ("c", "x"):
-        await change_button(update, context, cb.session_id, cb.grade)
-        return
-    if cb.action == "s":
-        await suspend_button(update, context, cb.session_id, cb.position)
-        return
-    if cb.action == "u":
-        await unsuspend_button(update, context, cb.arg)
-        return
-    if cb.action == "d":
-        await drill_button(update, context, cb.arg)
-        return
-    message, chat = query.message, update.effective_chat
-    if not isinstance(message, Message) or chat is None or cb.action not in ("a", "r", "k"):
-        await answer_query(query, "This button is no longer valid.", show_alert=True)
-        return
+    query, message = pressed
+    chat_id = message.chat_id
+    cb = Callback.from_match(context.match)
     d = deps(context)
-    # The two presses of every item (Show answer, a rating) each take one worker-thread call
-    # and one transaction; the session's owner is checked by Telegram id in the same query.
-    if cb.action == "a":
-        refusal, cur = await d.run(
-            d.service.reveal_current, cb.session_id, cb.position, query.from_user.id
-        )
-        if refusal:
-            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "revealed")
-            return
-        await answer_query(query)
-        if cur is None:
-            return
-        last_question = question_parts(cur)[-1]
-        rating = rating_keyboard(cb.session_id, cb.position)
-        if isinstance(last_question, str):
-            parts = render_html(answer_markdown(cur), TEXT_LIMIT, prefix=last_question)
-            first, rest = parts[0], parts[1:]
-            assert isinstance(first, str)
-            await edit_or_send(message, first, context.bot, chat.id, None if rest else rating)
-            if rest:
-                await send_parts(context.bot, chat.id, rest, d, rating)
-        else:
-            await set_markup(message, None)
-            await send_parts(
-                context.bot, chat.id, render_html(answer_markdown(cur), TEXT_LIMIT), d, rating
-            )
+    refusal, cur = await d.run(d.study.reveal, cb.id, cb.position, telegram_id=query.from_user.id)
+    if refusal:
+        await answer_query(query, REFUSALS[refusal], show_alert=refusal != "revealed")
         return
-    if cb.action == "k":
-        user_id = await user_id_of(update, context)
-        refusal = await d.run(
-            d.service.skip, cb.session_id, cb.position, d.clock(), user_id, d.tz(chat.id)
-        )
-        if refusal:
-            await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
-            return
-        await answer_query(query, "Skipped: it comes back tomorrow.")
-        await set_markup(message, done_keyboard("Skipped"))
-        await present(context.bot, chat.id, cb.session_id, d)
+    await answer_query(query)
+    if cur is None:
         return
-    result, after = await d.run(
-        d.service.answer_next,
-        cb.session_id,
+    last_question = question_parts(cur)[-1]
+    rating = rating_keyboard(Action.RATE, cb.id, cb.position)
+    if isinstance(last_question, str):
+        parts = render_html(answer_markdown(cur.item), TEXT_LIMIT, prefix=last_question)
+        first, rest = parts[0], parts[1:]
+        assert isinstance(first, str)
+        await edit_or_send(message, first, context.bot, chat_id, None if rest else rating)
+        if rest:
+            await send_parts(context.bot, chat_id, rest, d, rating)
+    else:
+        await set_markup(message, None)
+        await send_parts(
+            context.bot, chat_id, render_html(answer_markdown(cur.item), TEXT_LIMIT), d, rating
+        )
+
+
+async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A rating under an answer: record it, then the next question or the summary."""
+    pressed = await pressed_message(update)
+    if pressed is None:
+        return
+    query, message = pressed
+    chat_id = message.chat_id
+    cb = Callback.from_match(context.match)
+    d = deps(context)
+    result = await d.run(
+        d.study.answer,
+        cb.id,
         cb.position,
         cb.grade,
         d.clock(),
-        query.from_user.id,
-        d.tz(chat.id),
+        telegram_id=query.from_user.id,
+        tz=d.tz(chat_id),
     )
     if not result.recorded:
         await answer_query(query, REFUSALS[result.reason], show_alert=result.reason != "duplicate")
@@ -248,7 +195,26 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     await answer_query(query, f"Recorded: {label} — {later}.")
     await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
-    if after is not None:
-        await send_question(context.bot, chat.id, after, d)
+    if result.next is not None:
+        await send_question(context.bot, chat_id, result.next, d)
     else:  # the session is over: its summary
-        await present(context.bot, chat.id, cb.session_id, d)
+        await present(context.bot, chat_id, cb.id, d)
+
+
+async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """[Skip] under a question: the item comes back tomorrow; the next one now."""
+    pressed = await pressed_message(update)
+    if pressed is None:
+        return
+    query, message = pressed
+    chat_id = message.chat_id
+    cb = Callback.from_match(context.match)
+    d = deps(context)
+    user_id = await user_id_of(update, context)
+    refusal = await d.run(d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat_id))
+    if refusal:
+        await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
+        return
+    await answer_query(query, "Skipped: it comes back tomorrow.")
+    await set_markup(message, done_keyboard("Skipped"))
+    await present(context.bot, chat_id, cb.id, d)
