@@ -31,6 +31,10 @@ from bot.storage.repo import cards, reviews, sessions, users
 from bot.storage.repo.sessions import SessionState
 
 CHANGE_WINDOW = timedelta(minutes=10)
+# How long a press's claim to send the next question stands: a send takes well under this; a
+# claim older than this whose send never landed (the process died) is taken over by the next
+# press of the same button, or by the same press redelivered after a restart.
+PRESENT_LEASE = timedelta(seconds=5)
 # A session re-reads the content folders (new and changed items are picked up without a
 # restart); that stats every item file, about 2 ms, so it happens at most once a second.
 CONTENT_CHECK_SECONDS = 1.0
@@ -108,16 +112,25 @@ class Revealed(NamedTuple):
 
 @dataclass(frozen=True)
 class Answered:
+    """What a rating press did, and what the chat should be sent now."""
+
     recorded: bool
     reason: str = ""  # why nothing was recorded: "finished", "stale", "duplicate", "foreign"
     interval_days: float = 0.0
     retry_added: bool = False
     review_id: int = 0
+    rating: int = 0  # the rating on record for the pressed item
     next: Current | None = None  # the item that comes next (None: the session is over)
+    # Send the next item (or the summary) and the rated item's new buttons: always after a
+    # recorded rating; after a repeated press only when its first handling never got that far
+    # (the process died between the commit and the send).
+    present: bool = False
+    position: int = 0  # what the session shows next: mark it presented once it is sent
 
 
 @dataclass(frozen=True)
 class Summary:
+    position: int  # where the session ended
     ratings: dict[int, int]
     seconds: float
     due_tomorrow: int
@@ -502,7 +515,7 @@ class StudyService:
                 state = sessions.state(db, session_id, lock=True)
                 reason = check_press(state, position, user_id, telegram_id)
                 if reason:
-                    return Answered(False, reason)
+                    return self._pressed_again(db, state, position, reason, now)
                 assert state is not None
                 if state.revealed != position:  # ratings come after the answer was shown
                     return Answered(False, "hidden")
@@ -537,6 +550,7 @@ class StudyService:
                 sessions.move(
                     db, session_id, position + 1, now, queue=queue if retry else None, done=done
                 )
+                sessions.claim_presentation(db, session_id, position + 1, now, PRESENT_LEASE)
                 following = None
                 if not done:
                     known[item_id] = recorded.card
@@ -547,10 +561,49 @@ class StudyService:
                     interval_days=recorded.interval_days,
                     retry_added=retry,
                     review_id=recorded.review_id,
+                    rating=int(rating),
                     next=following,
+                    present=True,
+                    position=position + 1,
                 )
         except IntegrityError:
             return Answered(False, "duplicate")
+
+    def _pressed_again(
+        self,
+        db: Session,
+        state: SessionState | None,
+        position: int,
+        reason: str,
+        now: datetime,
+    ) -> Answered:
+        """A rating press that records nothing. When it is the rating of the item just before
+        the session's current one, and the chat was never sent what came next (the first
+        handling died after its commit), this press sends it."""
+        if (
+            state is None
+            or reason not in ("duplicate", "finished")
+            or state.status == "cancelled"
+            or position != state.position - 1
+            or not sessions.claim_presentation(db, state.id, state.position, now, PRESENT_LEASE)
+        ):
+            return Answered(False, reason)
+        review_id = reviews.at_position(db, state.id, position)
+        review = reviews.get(db, review_id) if review_id else None
+        return Answered(
+            False,
+            reason,
+            review_id=review_id,
+            rating=review.rating if review is not None else 0,
+            next=self._current(db, state),
+            present=True,
+            position=state.position,
+        )
+
+    def presented(self, session_id: int, position: int) -> None:
+        """Record that the chat was sent what the session shows at ``position``."""
+        with self.sessions.begin() as db:
+            sessions.mark_presented(db, session_id, position)
 
     def skip(
         self,
@@ -597,6 +650,7 @@ class StudyService:
             times = reviews.times(db, state.user_id, since=now - timedelta(days=400))
         end = state.finished_at or now
         return Summary(
+            position=state.position,
             ratings={g: ratings.count(g) for g in (1, 2, 3)},
             seconds=max((end - state.started_at).total_seconds(), 0.0),
             due_tomorrow=due_counts(learner_cards, now, tz).tomorrow,

@@ -137,6 +137,12 @@ class StudySession(Base):
     notice: Mapped[str] = mapped_column(Text, default="")
     revealed: Mapped[int] = mapped_column(Integer, default=-1)  # position whose answer is shown
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # current item shown at
+    # What the chat was sent: the question at ``presented`` (or, once that is past the queue,
+    # the summary). ``presenting`` is claimed before a send, so that of two presses one sends;
+    # a claim older than a few seconds whose send never landed (a crash) may be taken over.
+    presenting: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    presenting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    presented: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

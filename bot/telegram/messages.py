@@ -153,6 +153,7 @@ async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:
     """An item's question, with its buttons under the last part."""
     keyboard = question_keyboard(cur.session_id, cur.position)
     await send_parts(bot, chat_id, question_parts(cur), d, keyboard)
+    await d.run(d.study.presented, cur.session_id, cur.position)
 
 
 async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
@@ -172,6 +173,7 @@ async def present(bot: Any, chat_id: int, session_id: int, d: Deps) -> None:
         f"Time: {spent} · due tomorrow: {s.due_tomorrow} · streak: {s.streak_days} "
         f"day{'s' if s.streak_days != 1 else ''}\nSend /study for more, /stats for progress.",
     )
+    await d.run(d.study.presented, session_id, s.position)
 
 
 def group_question(item: Item, limit: int = TEXT_LIMIT) -> list[str | Formula]:

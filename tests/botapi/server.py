@@ -186,6 +186,9 @@ class BotApiServer:
         #: Exceptions raised inside the stand-in while answering (a test may assert it is empty).
         self.internal_errors: list[Exception] = []
         self._changed = asyncio.Event()
+        #: Methods whose calls wait before they are answered (``hold``), and the calls waiting.
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held: Counter[str] = Counter()
 
         # World state.
         self._users: dict[int, User] = {self.bot.id: self.bot}
@@ -306,6 +309,17 @@ class BotApiServer:
         """Environment variables that point ``studybot bot`` at the stand-in."""
         return {"TELEGRAM_BOT_TOKEN": self._token, "TELEGRAM_BASE_URL": self.base_url}
 
+    def hold(self, method: str) -> None:
+        """Make calls of ``method`` wait, unanswered, until ``release`` (``held`` counts them):
+        a server that has a request but has not answered it yet."""
+        self._holds.setdefault(method.lower(), asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the calls of ``method`` that ``hold`` kept waiting, and wait no more."""
+        gate = self._holds.pop(method.lower(), None)
+        if gate is not None:
+            gate.set()
+
     # ---------------------------------------------------------------- HTTP plumbing
 
     async def _handle(self, request: web.BaseRequest) -> web.Response:
@@ -330,6 +344,11 @@ class BotApiServer:
             params = await read_params(request)
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
+            gate = self._holds.get(name.lower())
+            if gate is not None:
+                self.held[name] += 1
+                self._changed.set()
+                await gate.wait()
             if entry is None:
                 raise ApiError(404, "Not Found")
             if self.limits.faults:

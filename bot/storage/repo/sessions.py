@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import StudySession, User
@@ -32,6 +32,9 @@ class SessionState:
     shown_at: datetime | None
     started_at: datetime
     finished_at: datetime | None
+    presenting: int
+    presenting_since: datetime | None
+    presented: int
 
 
 _STATE = select(
@@ -50,6 +53,9 @@ _STATE = select(
     StudySession.shown_at,
     StudySession.started_at,
     StudySession.finished_at,
+    StudySession.presenting,
+    StudySession.presenting_since,
+    StudySession.presented,
 ).join(User, User.id == StudySession.user_id)
 
 
@@ -90,6 +96,8 @@ def values(
         "notice": notice,
         "revealed": -1,
         "started_at": now,
+        "presenting": -1,
+        "presented": -1,
     }
 
 
@@ -170,6 +178,39 @@ def move(
         update(StudySession)
         .where(StudySession.id == session_id)
         .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_presentation(
+    db: Session, session_id: int, position: int, now: datetime, lease: timedelta
+) -> bool:
+    """Claim the sending of what the session shows at ``position`` (its question, or past the
+    queue its summary): True when this call may send it. Nobody may while the chat already has
+    it, or while another claim younger than ``lease`` stands (its send is on its way)."""
+    result = db.execute(
+        update(StudySession)
+        .where(
+            StudySession.id == session_id,
+            StudySession.presented < position,
+            or_(
+                StudySession.presenting < position,
+                StudySession.presenting_since.is_(None),
+                StudySession.presenting_since < now - lease,
+            ),
+        )
+        .values(presenting=position, presenting_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_presented(db: Session, session_id: int, position: int) -> None:
+    """Record that the chat was sent what the session shows at ``position``."""
+    db.execute(
+        update(StudySession)
+        .where(StudySession.id == session_id, StudySession.presented < position)
+        .values(presented=position)
         .execution_options(synchronize_session=False)
     )
 

@@ -184,17 +184,20 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         telegram_id=query.from_user.id,
         tz=d.tz(chat_id),
     )
-    if not result.recorded:
+    if not result.present:
         await answer_query(query, REFUSALS[result.reason], show_alert=result.reason != "duplicate")
         return
-    label = GRADE_LABELS[Grade(cb.grade)]
-    later = (
-        "it comes back at the end of this session"
-        if result.retry_added
-        else f"next review in {max(1, round(result.interval_days))} day(s)"
-    )
-    await answer_query(query, f"Recorded: {label} — {later}.")
-    await set_markup(message, change_keyboard(result.review_id, f"✓ {cb.grade} · {label}"))
+    label = GRADE_LABELS[Grade(result.rating)]
+    if result.recorded:
+        later = (
+            "it comes back at the end of this session"
+            if result.retry_added
+            else f"next review in {max(1, round(result.interval_days))} day(s)"
+        )
+        await answer_query(query, f"Recorded: {label} — {later}.")
+    else:  # recorded before, by a press whose reply never went out: it goes out now
+        await answer_query(query, f"Already recorded: {label}.")
+    await set_markup(message, change_keyboard(result.review_id, f"✓ {result.rating} · {label}"))
     if result.next is not None:
         await send_question(context.bot, chat_id, result.next, d)
     else:  # the session is over: its summary

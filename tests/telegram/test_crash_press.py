@@ -1,0 +1,105 @@
+"""A bot killed between a rating's commit and its reply: after the restart the learner gets the
+next question (once), through the press redelivered or pressed again; a double tap never sends
+a question twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+from tests.botapi import BotApiStandIn, StoredMessage
+from tests.processes import start_bot_process
+
+ANN = 2101
+PRESENT_LEASE_SECONDS = 5.0  # bot.services.study.PRESENT_LEASE
+
+
+def _reviews(tmp_path: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(tmp_path / "proc.db") as conn:
+        return list(conn.execute("SELECT item_id, rating FROM reviews ORDER BY id"))
+
+
+def _has_button(message: StoredMessage, label: str) -> bool:
+    return any(label in row for row in message.button_texts)
+
+
+def _questions(api: BotApiStandIn, chat_id: int, header: str) -> int:
+    return sum(header in (m.text or "") for m in api.messages(chat_id))
+
+
+async def test_killed_after_a_rating_commit_the_next_question_comes_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    async with BotApiStandIn() as api:
+        ann = api.user(ANN, "Ann")
+        chat = api.private_chat(ann)
+        proc = await start_bot_process(api, tmp_path)
+        try:
+            await api.wait_for_call("getUpdates", timeout=30)
+            api.send_text(chat, ann, "/study 2 quiz")
+            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            api.press_button(chat, ann, "Show answer")
+            await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "3 · Got it"))
+            rated = api.messages(chat.id)[-1]
+            # The rating is committed before the press is answered: hold the answer, and kill
+            # the bot while it waits for it, before anything reached the chat.
+            api.hold("answerCallbackQuery")
+            data = rated.callback_data("3 · Got it")
+            press = api.press(chat, ann, rated.message_id, data)
+            await api.wait_for(lambda: api.held["answerCallbackQuery"] == 1, timeout=20)
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        api.release("answerCallbackQuery")
+        assert len(_reviews(tmp_path)) == 1
+        assert _questions(api, chat.id, "2/2") == 0  # stuck, as the learner would be
+
+        proc = await start_bot_process(api, tmp_path, log_name="bot2.log")
+        try:
+            await api.wait_for_call("getUpdates", count=2, timeout=30)
+            # The crashed handling's claim to send stands a few seconds, then the same press,
+            # redelivered, sends what the chat is missing: the next question, once.
+            await asyncio.sleep(PRESENT_LEASE_SECONDS + 0.5)
+            api.replay(press.update_id)
+            await api.wait_for(lambda: _questions(api, chat.id, "2/2") == 1, timeout=20)
+            assert _has_button(api.message(chat.id, rated.message_id), "Change rating")
+            # Pressed again (the buttons are gone now; a client that still shows them): the
+            # rating is on record and the next question is in the chat: nothing more is sent.
+            api.press(chat, ann, rated.message_id, data, strict=False)
+            await api.wait_for_call("answerCallbackQuery", count=3, timeout=20)
+            await asyncio.sleep(0.5)
+            assert _questions(api, chat.id, "2/2") == 1
+            assert len(_reviews(tmp_path)) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=30)
+
+
+async def test_a_double_tap_on_a_rating_sends_the_next_question_once(tmp_path: Path) -> None:
+    async with BotApiStandIn() as api:
+        ann = api.user(ANN, "Ann")
+        chat = api.private_chat(ann)
+        proc = await start_bot_process(api, tmp_path)
+        try:
+            await api.wait_for_call("getUpdates", timeout=30)
+            api.send_text(chat, ann, "/study 2 quiz")
+            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            api.press_button(chat, ann, "Show answer")
+            await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "3 · Got it"))
+            rated = api.messages(chat.id)[-1]
+            data = rated.callback_data("3 · Got it")
+            api.press(chat, ann, rated.message_id, data)
+            api.press(chat, ann, rated.message_id, data)
+            await api.wait_for(lambda: _questions(api, chat.id, "2/2") == 1, timeout=20)
+            await api.wait_for_call("answerCallbackQuery", count=3, timeout=20)
+            await asyncio.sleep(0.5)
+            assert _questions(api, chat.id, "2/2") == 1
+            assert len(_reviews(tmp_path)) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=30)
