@@ -55,6 +55,24 @@ def formula_png(latex: str, boxed: bool = False, dpi: int = 200) -> bytes:
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=1)
+def _mathtext_parser() -> Any:
+    _figure_class()  # the same fonts as the drawings
+    from matplotlib.mathtext import MathTextParser
+
+    return MathTextParser("path")
+
+
+def formula_problem(latex: str) -> str:
+    """Why mathtext cannot draw this display formula (``formula_png`` would fail), or ""."""
+    try:
+        _mathtext_parser().parse(f"${latex}$", dpi=72)
+    except ValueError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return lines[-1] if lines else "mathtext cannot draw it"
+    return ""
+
+
 def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     """Reviews per day (stacked by rating), the 14-day due forecast, and mastery per category."""
     fig = _figure_class()(figsize=(8, 8.6), dpi=dpi, facecolor="white")

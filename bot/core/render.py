@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from bot.core.charts import formula_problem
 from bot.core.latex import latex_problems, latex_to_unicode
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
@@ -455,7 +456,15 @@ def render_problems(text: str) -> list[tuple[int, str]]:
         problems.extend((line, f"math {shown}: {message}") for message in latex_problems(latex))
         return _blank(match.group(0))
 
-    masked = _DISPLAY.sub(lambda m: check(m, display_formula(m.group("body")).latex), masked)
+    def check_display(match: re.Match[str]) -> str:
+        latex = display_formula(match.group("body")).latex
+        problem = formula_problem(latex)  # Telegram shows a display formula as a drawing
+        if problem:
+            line = masked.count("\n", 0, match.start())
+            problems.append((line, f"math {_clip(match.group(0), 60)}: cannot be drawn: {problem}"))
+        return check(match, latex)
+
+    masked = _DISPLAY.sub(check_display, masked)
     masked = _INLINE.sub(lambda m: check(m, m.group("body")), masked)
     for number, line in enumerate(masked.split("\n")):
         if "$$" in line:

@@ -384,6 +384,11 @@ STRICT_ONLY = [
     (item_text(Answer="It is $a \\foo b$."), "It is $", 'math $a \\foo b$: \\foo shows as "foo"'),
     (item_text(Answer="It is $\\frac{a}{b$."), "It is $", "math $\\frac{a}{b$: unbalanced braces"),
     (item_text(Answer="Intro.\n\n    indented"), "    indented", "indented 4 spaces"),
+    (
+        item_text(Answer="Bound:\n\n$$\na \\le b\n$$\n"),
+        "$$",
+        "math $$ a \\le b $$: cannot be drawn: ParseFatalException: Unknown symbol: \\le",
+    ),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.charts import formula_png
-from bot.core.content import Catalog, answer_markdown, load_catalog
+from bot.core.content import CATEGORIES, Catalog, answer_markdown, load_catalog
 from bot.core.latex import latex_problems, latex_to_unicode
 from bot.core.render import (
     Formula,
@@ -29,8 +29,14 @@ def test_real_content_counts(real_catalog: Catalog) -> None:
     counts = {
         t: sum(1 for i in items if i.type == t) for t in ("concept", "quiz", "deep", "derive")
     }
-    assert counts == {"concept": 80, "quiz": 30, "deep": 12, "derive": 5}
+    assert counts == {"concept": 80, "quiz": 130, "deep": 12, "derive": 5}
     assert sorted(i.id for i in items if i.type == "concept") == [f"c{k:03d}" for k in range(1, 81)]
+    assert sorted(i.id for i in items if i.type == "quiz") == [f"q{k:03d}" for k in range(1, 131)]
+    # The breadth items (q031-q130) say where they come from, and every category has 8 or more.
+    breadth = [i for i in items if i.type == "quiz" and i.id >= "q031"]
+    assert all(i.source == "new" or i.source in real_catalog for i in breadth)
+    per_category = {c: sum(1 for i in breadth if i.category == c) for c in CATEGORIES}
+    assert min(per_category.values()) >= 8, per_category
 
 
 @pytest.mark.parametrize("limit", [4096, 700])

@@ -65,11 +65,11 @@ HELP = (
 )
 START = (
     "<b>Hi! I help you prepare for ML and LLM interviews.</b>\n"
-    "127 items — concept Q&amp;As, quick quiz questions, deep explanations to practise aloud, "
+    "{items} items — concept Q&amp;As, quick quiz questions, deep explanations to practise aloud, "
     "and derivations for pen and paper — scheduled with spaced repetition so you review each "
     "one just before you would forget it.\n\n"
     "Send /study to begin with 10 items. Every day at 09:00 UTC I'll send you what is due; "
-    "change the time with <code>/daily 08:30 Europe/Berlin</code>.\n\n" + HELP
+    "change the time with <code>/daily 08:30 Europe/Berlin</code>.\n\n"
 )
 
 
@@ -78,12 +78,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     await user_id_of(update, context)
+    d = deps(context)
     if chat.type == ChatType.PRIVATE:
-        d = deps(context)
         current = await d.run(d.chats.get, chat.id)
         if current is None or not current.subscribed:
             await subscribe(update, context)
-    await message.reply_text(START)
+    await message.reply_text(START.format(items=len(d.study.catalog)) + HELP)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
