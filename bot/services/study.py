@@ -430,7 +430,7 @@ class StudyService:
         while position < len(queue) and queue[position] not in self.catalog:
             position += 1
         if position != state.position:
-            sessions.move(db, state.id, position, None)
+            sessions.pass_over(db, state.id, position)
         if position >= len(queue):
             return None
         item = self.catalog.get(queue[position])
@@ -547,9 +547,7 @@ class StudyService:
                 if retry:  # one more look at the end of this session
                     queue.append(item_id)
                 done = position + 1 >= len(queue)
-                sessions.move(
-                    db, session_id, position + 1, now, queue=queue if retry else None, done=done
-                )
+                sessions.move(db, session_id, position + 1, now, queue, done=done)
                 sessions.claim_presentation(db, session_id, position + 1, now, PRESENT_LEASE)
                 following = None
                 if not done:
@@ -631,7 +629,7 @@ class StudyService:
             else:
                 cards.mark(db, state.user_id, item_id, snoozed_until=local_midnight(now, tz, 1))
             done = position + 1 >= len(state.queue)
-            sessions.move(db, session_id, position + 1, now, done=done)
+            sessions.move(db, session_id, position + 1, now, state.queue, done=done)
             return ""
 
     def close(self, session_id: int, now: datetime, status: str = "finished") -> bool:

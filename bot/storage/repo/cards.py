@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.srs import CardSnapshot
@@ -25,7 +26,17 @@ CARD_FIELDS = (
     "lapses",
     "streak",
 )
-_COLUMNS = [getattr(CardState, name) for name in CARD_FIELDS]
+# Built once, on the table (see repo/sessions.py): every press reads and writes a card.
+_CARDS = cast(Table, CardState.__table__)
+_READ = select(_CARDS.c.user_id, _CARDS.c.item_id, *(_CARDS.c[name] for name in CARD_FIELDS))
+_READ_LEARNERS = _READ.where(_CARDS.c.user_id.in_(bindparam("uids", expanding=True)))
+_READ_ITEMS = _READ_LEARNERS.where(_CARDS.c.item_id.in_(bindparam("items", expanding=True)))
+_INSERT = insert(_CARDS)
+_UPDATE = (
+    update(_CARDS)
+    .where(_CARDS.c.user_id == bindparam("key_user"), _CARDS.c.item_id == bindparam("key_item"))
+    .values({name: bindparam(name) for name in CARD_FIELDS})
+)
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,12 @@ def read(
     out: dict[int, dict[str, CardSnapshot]] = {uid: {} for uid in user_ids}
     if not user_ids:
         return out
-    stmt = select(CardState.user_id, CardState.item_id, *_COLUMNS).where(
-        CardState.user_id.in_(list(user_ids))
-    )
-    if item_ids is not None:
-        stmt = stmt.where(CardState.item_id.in_(list(item_ids)))
+    if item_ids is None:
+        rows = db.execute(_READ_LEARNERS, {"uids": list(user_ids)})
+    else:
+        rows = db.execute(_READ_ITEMS, {"uids": list(user_ids), "items": list(item_ids)})
     off = suspended or {}
-    for row in db.execute(stmt):
+    for row in rows:
         out[row.user_id][row.item_id] = CardSnapshot(
             item_id=row.item_id,
             state=row.state,
@@ -80,14 +90,9 @@ def write(db: Session, user_id: int, card: CardSnapshot, *, new: bool) -> None:
     """Store a card: an INSERT when ``new`` (the learner's first review of it), else UPDATE."""
     values = {name: getattr(card, name) for name in CARD_FIELDS}
     if new:
-        db.execute(insert(CardState).values(user_id=user_id, item_id=card.item_id, **values))
+        db.execute(_INSERT, {"user_id": user_id, "item_id": card.item_id, **values})
     else:
-        db.execute(
-            update(CardState)
-            .where(CardState.user_id == user_id, CardState.item_id == card.item_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        db.execute(_UPDATE, {"key_user": user_id, "key_item": card.item_id, **values})
 
 
 def marks(db: Session, user_ids: Collection[int], now: datetime | None = None) -> dict[int, Marks]:

@@ -1,4 +1,9 @@
-"""The daily push log: one row per chat and local day, claimed before anything is sent."""
+"""The daily push log: one row per chat and local day, claimed before anything is sent.
+
+A row's status: "claimed" while it is being sent, then "sent", "empty", "failed" (not sent, or
+refused) or "unknown" (sent, but the answer never came: it may have arrived). Only a "claimed"
+row whose lease ran out is ever taken over, so nothing else is sent again.
+"""
 
 from __future__ import annotations
 

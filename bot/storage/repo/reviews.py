@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Review
+
+# Built once, on the table: every rating inserts one (see repo/sessions.py).
+_REVIEWS = cast(Table, Review.__table__)
+_ADD = insert(_REVIEWS).returning(_REVIEWS.c.id)
 
 
 def add(
@@ -26,22 +31,18 @@ def add(
 ) -> int:
     """Record a review; returns its id. (session, position) is unique: a second review of the
     same session position raises IntegrityError."""
-    stmt = (
-        insert(Review)
-        .values(
-            user_id=user_id,
-            item_id=item_id,
-            chat_id=chat_id,
-            session_id=session_id,
-            position=position,
-            rating=rating,
-            reviewed_at=now,
-            seconds=seconds,
-            interval_days=interval_days,
-        )
-        .returning(Review.id)
-    )
-    return int(db.execute(stmt).scalar_one())
+    values = {
+        "user_id": user_id,
+        "item_id": item_id,
+        "chat_id": chat_id,
+        "session_id": session_id,
+        "position": position,
+        "rating": rating,
+        "reviewed_at": now,
+        "seconds": seconds,
+        "interval_days": interval_days,
+    }
+    return int(db.execute(_ADD, values).scalar_one())
 
 
 def get(db: Session, review_id: int) -> Review | None:

@@ -37,35 +37,43 @@ class SessionState:
     presented: int
 
 
-_STATE = select(
-    StudySession.id,
-    StudySession.user_id,
-    User.telegram_id,
-    User.exam_date,
-    StudySession.chat_id,
-    StudySession.kind,
-    StudySession.status,
-    StudySession.queue,
-    StudySession.position,
-    StudySession.retry_from,
-    StudySession.revealed,
-    StudySession.notice,
-    StudySession.shown_at,
-    StudySession.started_at,
-    StudySession.finished_at,
-    StudySession.presenting,
-    StudySession.presenting_since,
-    StudySession.presented,
-).join(User, User.id == StudySession.user_id)
+# The statements of every button press are built once, on the tables (plain Core: no ORM
+# entities to load), and run with their parameters: building a statement costs about as much as
+# running it. The rows are still read by name, through the columns' types.
+_SESSIONS = cast(Table, StudySession.__table__)
+_USERS = cast(Table, User.__table__)
+_S = _SESSIONS.c
+_STATE = (
+    select(
+        _S.id,
+        _S.user_id,
+        _USERS.c.telegram_id,
+        _USERS.c.exam_date,
+        _S.chat_id,
+        _S.kind,
+        _S.status,
+        _S.queue,
+        _S.position,
+        _S.retry_from,
+        _S.revealed,
+        _S.notice,
+        _S.shown_at,
+        _S.started_at,
+        _S.finished_at,
+        _S.presenting,
+        _S.presenting_since,
+        _S.presented,
+    )
+    .join(_USERS, _USERS.c.id == _S.user_id)
+    .where(_S.id == bindparam("sid"))
+)
+_STATE_LOCKED = _STATE.with_for_update(of=_SESSIONS)
 
 
 def state(db: Session, session_id: int, *, lock: bool = False) -> SessionState | None:
     """The session and its learner, or None; ``lock`` holds the session's row (PostgreSQL)
     until the transaction ends, so that two presses on it take turns."""
-    stmt = _STATE.where(StudySession.id == session_id)
-    if lock:
-        stmt = stmt.with_for_update(of=StudySession)
-    row = db.execute(stmt).first()
+    row = db.execute(_STATE_LOCKED if lock else _STATE, {"sid": session_id}).first()
     if row is None:
         return None
     values = row._asdict()
@@ -109,9 +117,8 @@ def add(db: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     return [int(i) for i in db.scalars(stmt, list(rows))]
 
 
-_SESSIONS = cast(Table, StudySession.__table__)
-# On the table, not the model: given many parameter sets, an ORM UPDATE is a bulk update by
-# primary key, and this one selects by owner.
+# Given many parameter sets, an ORM UPDATE is a bulk update by primary key; this one selects by
+# owner, so it is run on the table.
 _CANCEL = (
     update(_SESSIONS)
     .where(
@@ -130,6 +137,23 @@ def cancel_active(db: Session, owners: Sequence[tuple[int, int | None]], now: da
         db.connection().execute(_CANCEL, params)
 
 
+_REVEAL = (
+    update(_SESSIONS)
+    .where(
+        _S.id == bindparam("sid"),
+        _S.status == "active",
+        _S.position == bindparam("pos"),
+        _S.revealed != bindparam("pos"),
+    )
+    .values(revealed=bindparam("pos"))
+)
+_REVEAL_OWN = _REVEAL.where(_S.user_id == bindparam("uid"))
+_REVEAL_TELEGRAM = _REVEAL.where(
+    _S.user_id
+    == select(_USERS.c.id).where(_USERS.c.telegram_id == bindparam("tid")).scalar_subquery()
+)
+
+
 def claim_reveal(
     db: Session,
     session_id: int,
@@ -141,45 +165,71 @@ def claim_reveal(
     """Mark the answer at ``position`` shown if it is the session's current, unshown item (and
     the session is ``user_id``'s, or the Telegram user ``telegram_id``'s): True when this call
     did. One conditional UPDATE, so of two presses exactly one wins."""
-    stmt = update(StudySession).where(
-        StudySession.id == session_id,
-        StudySession.status == "active",
-        StudySession.position == position,
-        StudySession.revealed != position,
-    )
+    params = {"sid": session_id, "pos": position, "uid": user_id, "tid": telegram_id}
+    stmt = _REVEAL
     if user_id is not None:
-        stmt = stmt.where(StudySession.user_id == user_id)
-    if telegram_id is not None:
-        owner = select(User.id).where(User.telegram_id == telegram_id).scalar_subquery()
-        stmt = stmt.where(StudySession.user_id == owner)
-    result = db.execute(stmt.values(revealed=position).execution_options(synchronize_session=False))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        stmt = _REVEAL_OWN
+    elif telegram_id is not None:
+        stmt = _REVEAL_TELEGRAM
+    return bool(db.execute(stmt, params).rowcount)  # type: ignore[attr-defined]
+
+
+_MOVE = update(_SESSIONS).where(_S.id == bindparam("sid"))
+_ADVANCE = _MOVE.values(
+    position=bindparam("pos"),
+    queue=bindparam("queue"),
+    shown_at=bindparam("at"),
+    status=bindparam("status"),
+    finished_at=bindparam("finished"),
+)
+_PASS_OVER = _MOVE.values(position=bindparam("pos"))
 
 
 def move(
     db: Session,
     session_id: int,
     position: int,
-    now: datetime | None,
+    now: datetime,
+    queue: Sequence[str],
     *,
-    queue: Sequence[str] | None = None,
     done: bool = False,
 ) -> None:
-    """Move a session to ``position`` (its queue replaced when given), finishing it when
-    ``done``; the item there counts as shown from ``now`` (when given)."""
-    changes: dict[str, Any] = {"position": position}
-    if now is not None:
-        changes["shown_at"] = now
-    if queue is not None:
-        changes["queue"] = ",".join(queue)
-    if done:
-        changes.update(status="finished", finished_at=now)
-    db.execute(
-        update(StudySession)
-        .where(StudySession.id == session_id)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
+    """Move a session to ``position`` with this ``queue``, finishing it when ``done``; the
+    item there counts as shown from ``now``."""
+    params = {
+        "sid": session_id,
+        "pos": position,
+        "queue": ",".join(queue),
+        "at": now,
+        "status": "finished" if done else "active",
+        "finished": now if done else None,
+    }
+    db.execute(_ADVANCE, params)
+
+
+def pass_over(db: Session, session_id: int, position: int) -> None:
+    """Move a session past items removed from the content, to ``position``."""
+    db.execute(_PASS_OVER, {"sid": session_id, "pos": position})
+
+
+_CLAIM_PRESENTATION = (
+    update(_SESSIONS)
+    .where(
+        _S.id == bindparam("sid"),
+        _S.presented < bindparam("pos"),
+        or_(
+            _S.presenting < bindparam("pos"),
+            _S.presenting_since.is_(None),
+            _S.presenting_since < bindparam("stale"),
+        ),
     )
+    .values(presenting=bindparam("pos"), presenting_since=bindparam("at"))
+)
+_MARK_PRESENTED = (
+    update(_SESSIONS)
+    .where(_S.id == bindparam("sid"), _S.presented < bindparam("pos"))
+    .values(presented=bindparam("pos"))
+)
 
 
 def claim_presentation(
@@ -188,31 +238,13 @@ def claim_presentation(
     """Claim the sending of what the session shows at ``position`` (its question, or past the
     queue its summary): True when this call may send it. Nobody may while the chat already has
     it, or while another claim younger than ``lease`` stands (its send is on its way)."""
-    result = db.execute(
-        update(StudySession)
-        .where(
-            StudySession.id == session_id,
-            StudySession.presented < position,
-            or_(
-                StudySession.presenting < position,
-                StudySession.presenting_since.is_(None),
-                StudySession.presenting_since < now - lease,
-            ),
-        )
-        .values(presenting=position, presenting_since=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    params = {"sid": session_id, "pos": position, "at": now, "stale": now - lease}
+    return bool(db.execute(_CLAIM_PRESENTATION, params).rowcount)  # type: ignore[attr-defined]
 
 
 def mark_presented(db: Session, session_id: int, position: int) -> None:
     """Record that the chat was sent what the session shows at ``position``."""
-    db.execute(
-        update(StudySession)
-        .where(StudySession.id == session_id, StudySession.presented < position)
-        .values(presented=position)
-        .execution_options(synchronize_session=False)
-    )
+    db.execute(_MARK_PRESENTED, {"sid": session_id, "pos": position})
 
 
 def close(db: Session, session_id: int, now: datetime, status: str) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import User
@@ -49,11 +50,15 @@ def add(
     return user
 
 
+_USERS = cast(Table, User.__table__)
+_ID_AND_NAME = select(_USERS.c.id, _USERS.c.first_name).where(
+    _USERS.c.telegram_id == bindparam("tid")
+)
+
+
 def id_and_name(db: Session, telegram_id: int) -> tuple[int, str] | None:
     """(id, first name) of a Telegram user: every update asks, so no ORM object is loaded."""
-    row = db.execute(
-        select(User.id, User.first_name).where(User.telegram_id == telegram_id)
-    ).first()
+    row = db.execute(_ID_AND_NAME, {"tid": telegram_id}).first()
     return None if row is None else (row.id, row.first_name)
 
 
