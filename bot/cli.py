@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from bot.config import ConfigError, Webhook, load_settings, token_is_wellformed
+from bot.config import (
+    ConfigError,
+    Webhook,
+    load_settings,
+    token_is_wellformed,
+    webhook_secret_is_wellformed,
+)
 from bot.core.content import ContentError
 from bot.storage.db import StorageError
 from bot.terminal.account import cmd_export, cmd_reset
@@ -40,9 +46,6 @@ NO_TOKEN_HELP = (
 )
 
 
-WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-
-
 def webhook_options(env: Env, args: argparse.Namespace) -> Webhook | None:
     """Validate the webhook flags and TELEGRAM_WEBHOOK_SECRET; None for long polling."""
     if not args.webhook_url:
@@ -56,9 +59,11 @@ def webhook_options(env: Env, args: argparse.Namespace) -> Webhook | None:
             "e.g. https://bot.example.com/telegram"
         )
     secret = env.settings.webhook_secret
-    if not WEBHOOK_SECRET_RE.match(secret):
+    if not webhook_secret_is_wellformed(secret):
+        # The value given is not echoed (it may be the real secret with a typo): a new one is.
         raise UsageError(
-            "webhook mode needs TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            "webhook mode needs TELEGRAM_WEBHOOK_SECRET: 32-256 characters of A-Z, a-z, 0-9, _ "
+            f"and -, for example TELEGRAM_WEBHOOK_SECRET={secrets.token_urlsafe(32)}"
         )
     port = args.port if args.port is not None else 8080
     if not 1 <= port <= 65535:
@@ -66,7 +71,8 @@ def webhook_options(env: Env, args: argparse.Namespace) -> Webhook | None:
     return Webhook(
         url=args.webhook_url,
         path=url.path.strip("/"),
-        listen=args.listen or "0.0.0.0",
+        # Behind a reverse proxy on the same machine; 0.0.0.0 only when asked for.
+        listen=args.listen or "127.0.0.1",
         port=port,
         secret=secret,
     )
@@ -134,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="receive updates by webhook at this public URL (needs "
         "TELEGRAM_WEBHOOK_SECRET); default: long polling",
     )
-    p.add_argument("--listen", metavar="ADDR", help="webhook listen address (default 0.0.0.0)")
+    p.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help="webhook listen address (default 127.0.0.1, for a reverse proxy on this machine)",
+    )
     p.add_argument("--port", type=int, metavar="P", help="webhook listen port (default 8080)")
     p.set_defaults(func=cmd_bot)
     return parser

@@ -18,6 +18,10 @@ ITEM_TYPES = ("concept", "quiz", "deep", "derive")
 DEFAULT_WEIGHTS = {"concept": 0.7, "quiz": 0.2, "deep": 0.05, "derive": 0.05}
 # A bot token is "<bot id>:<35 characters>"; see the Bot API docs on authorizing a bot.
 TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,60}$")
+# Telegram allows 1-256 characters of these for setWebhook's secret_token; at least 32 (as many
+# as secrets.token_urlsafe(24) gives) so that it cannot be guessed, and so that the redaction of
+# the secret from the logs never replaces a short string that occurs in other text.
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Webhook:
     path: str
     listen: str
     port: int
-    secret: str
+    secret: str = field(repr=False)
 
 
 class ConfigError(ValueError):
@@ -53,6 +57,9 @@ class Settings:
     user: str = "local"
     push_lease_seconds: int = 300
     webhook_secret: str = field(default="", repr=False)
+    # Seconds a Bot API call waits for its answer (not set from the environment: tests shorten
+    # it to make an answer late).
+    read_timeout: float = 5.0
 
 
 def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
@@ -139,3 +146,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def token_is_wellformed(token: str) -> bool:
     """True when ``token`` has the shape of a Bot API token."""
     return bool(TOKEN_RE.match(token))
+
+
+def webhook_secret_is_wellformed(secret: str) -> bool:
+    """True when ``secret`` is 32-256 characters that Telegram allows in a webhook secret."""
+    return bool(WEBHOOK_SECRET_RE.fullmatch(secret))

@@ -61,3 +61,16 @@ async def start_bot_process(
         )
     finally:
         log.close()
+
+
+def memory_bytes(pid: int, figure: str = "VmRSS") -> int:
+    """A figure of /proc/<pid>/status in bytes: VmRSS (resident now), VmHWM (at its peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{figure}:"):
+            return int(line.split()[1]) * 1024  # the kernel says "kB" and means KiB
+    raise RuntimeError(f"no {figure} for process {pid}")
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Start VmHWM afresh from VmRSS, so that it shows the peak from now on (Linux 4.0+)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")

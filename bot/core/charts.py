@@ -1,6 +1,6 @@
-"""PNG images drawn with matplotlib (Agg, no display): display formulas and the /stats chart.
+"""The /stats chart, drawn with matplotlib (Agg, no display).
 
-Both are CPU work; the Telegram edge calls them in a worker thread, off the event loop. The
+It is CPU work; the Telegram edge calls them in a worker thread, off the event loop. The
 object-oriented Figure API is used (not pyplot), so drawing is safe from several threads.
 matplotlib is imported on the first drawing, not with this module: the import takes most of a
 second, and a bot that starts in half a second answers sooner after every restart.
@@ -9,8 +9,9 @@ second, and a bot that starts in half a second answers sooner after every restar
 from __future__ import annotations
 
 import io
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bot.core.formulas import figure_class
 
 if TYPE_CHECKING:
     from bot.core.stats import Stats
@@ -19,63 +20,9 @@ RATING_COLORS = {1: "#d9534f", 2: "#f0ad4e", 3: "#5cb85c"}
 RATING_NAMES = {1: "No idea", 2: "Partial", 3: "Got it"}
 
 
-class FormulaError(ValueError):
-    """mathtext cannot draw this formula; show its Unicode form instead."""
-
-
-@lru_cache(maxsize=1)
-def _figure_class() -> Any:
-    """matplotlib's Figure, set up (Agg, Computer Modern) on first use."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["mathtext.fontset"] = "cm"  # Computer Modern: formulas look like LaTeX
-    from matplotlib.figure import Figure
-
-    return Figure
-
-
-@lru_cache(maxsize=512)
-def formula_png(latex: str, boxed: bool = False, dpi: int = 200) -> bytes:
-    """Draw one display formula (matplotlib mathtext) as a PNG on white, cached by formula.
-
-    Raises:
-        FormulaError: when mathtext cannot parse or draw it.
-    """
-    fig = _figure_class()(figsize=(0.01, 0.01), dpi=dpi, facecolor="white")
-    box = {"boxstyle": "square,pad=0.4", "fill": False, "linewidth": 1.2} if boxed else None
-    fig.text(0.5, 0.5, f"${latex}$", fontsize=15, ha="center", va="center", bbox=box)
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(
-            buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.18, facecolor="white"
-        )
-    except ValueError as exc:  # mathtext parse errors are ValueErrors
-        raise FormulaError(str(exc).splitlines()[0] if str(exc) else "cannot draw") from exc
-    return buffer.getvalue()
-
-
-@lru_cache(maxsize=1)
-def _mathtext_parser() -> Any:
-    _figure_class()  # the same fonts as the drawings
-    from matplotlib.mathtext import MathTextParser
-
-    return MathTextParser("path")
-
-
-def formula_problem(latex: str) -> str:
-    """Why mathtext cannot draw this display formula (``formula_png`` would fail), or ""."""
-    try:
-        _mathtext_parser().parse(f"${latex}$", dpi=72)
-    except ValueError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        return lines[-1] if lines else "mathtext cannot draw it"
-    return ""
-
-
 def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     """Reviews per day (stacked by rating), the 14-day due forecast, and mastery per category."""
-    fig = _figure_class()(figsize=(8, 8.6), dpi=dpi, facecolor="white")
+    fig = figure_class()(figsize=(8, 8.6), dpi=dpi, facecolor="white")
     top, middle, bottom = fig.subplots(3, 1, height_ratios=[1.1, 0.9, 1.2])
     # Fixed margins (room for the category names) rather than layout="constrained", whose
     # solver measures every label and took a third of the drawing time.

@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from bot.core.charts import formula_problem
+from bot.core.formulas import formula_problem
 from bot.core.latex import latex_problems, latex_to_unicode
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)

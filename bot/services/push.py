@@ -110,7 +110,8 @@ class PushService:
         return self.study.start_sessions(requests, now, NUDGE_AFTER)
 
     def finish(self, outcomes: Sequence[tuple[int, date, str, int, str]]) -> None:
-        """Record how claimed pushes went: (chat, day, status, items sent, detail) each."""
+        """Record how claimed pushes went: (chat, day, status, items sent, detail) each; a
+        status other than "claimed" ends the claim for good (see storage.repo.pushes)."""
         with self.sessions.begin() as db:
             pushes.finish(db, outcomes)
 

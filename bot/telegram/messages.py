@@ -13,8 +13,8 @@ from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Messag
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
-from bot.core.charts import FormulaError, formula_png
 from bot.core.content import Item, answer_markdown
+from bot.core.formulas import FormulaError, formula_png
 from bot.core.render import Formula, render_html
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.services.groups import Tally

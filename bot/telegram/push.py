@@ -6,6 +6,13 @@ never sends a push twice. The price is at-most-once: a crash between the claim a
 loses those chats' pushes (a batch is claimed at once) until their claims' lease runs out and a
 restart takes them over, rather than risk a duplicate.
 
+A request is sent again only when it certainly did not reach Telegram (:exc:`NotSent`: no
+connection could be had) or Telegram refused it with a 429 (``RetryAfter``). A request that
+was written but whose answer never came (a read timeout, a connection cut mid-answer, a 5xx)
+may have been carried out: the push stops there and is recorded "unknown", and it is not sent
+again that day, neither by this run nor by a restart (only "claimed" rows are taken over). The
+learner's session exists all the same: its items come at the next /study.
+
 Many chats share a push time, so pushes are sent by one pipeline (``push_chats``) rather than a
 task per chat: chats are claimed and their sessions planned a batch at a time in a worker
 thread, a few senders send them, and the outcomes are written in batches. The daily jobs that
@@ -24,7 +31,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.core.render import Formula
@@ -34,6 +41,7 @@ from bot.telegram.deps import Deps, deps_of
 from bot.telegram.keyboards import question_keyboard
 from bot.telegram.messages import post_items, present, question_parts, send_parts
 from bot.telegram.ratelimit import PUSHING, retry_seconds
+from bot.telegram.request import NotSent
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +51,9 @@ PUSH_SENDERS = 8  # pushes on their way at once: enough to hide the round trips,
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry a Bot API call on time-outs, network errors and 429s, with backoff."""
+    """Send a Bot API call again, with backoff, only while it certainly did not reach Telegram
+    (:exc:`NotSent`) or Telegram answered 429 (after its ``retry_after``); any other error is
+    raised at once: a call that may have been carried out is never sent twice."""
     for delay in (*RETRY_DELAYS, None):
         try:
             return await call()
@@ -51,16 +61,25 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
             if delay is None:
                 raise
             await asyncio.sleep(retry_seconds(exc))
-        except (TimedOut, NetworkError) as exc:
-            if delay is None or isinstance(exc, (BadRequest, Forbidden)):
+        except NotSent as exc:
+            if delay is None:
                 raise
+            logger.debug("a push request was not sent (%s); again in %g s", exc, delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
 
+def _outcome_unknown(exc: BaseException) -> bool:
+    """Whether a Bot API call that raised ``exc`` may all the same have been carried out: it
+    was written, and its answer was late, cut off or a server error. Not for :exc:`NotSent`
+    (never reached Telegram) nor the answers that say it was refused (400, 403, 429...)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, (NotSent, BadRequest))
+
+
 class RetryingBot:
-    """The Bot methods a push sends with (through bot.telegram.messages), each retried: pushes
-    are sent where nobody is waiting."""
+    """The Bot methods a push sends with (through bot.telegram.messages), each retried while it
+    was certainly not carried out (see ``with_retries``): pushes are sent where nobody is
+    waiting."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -76,7 +95,8 @@ async def push_chat(
     app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, now: datetime | None = None
 ) -> str:
     """Push today's items to one chat, once per local day; return what happened:
-    "sent", "empty", "not due", "already pushed", "forbidden" or "failed"."""
+    "sent", "empty", "not due", "already pushed", "forbidden", "unknown" (sent, but no answer
+    came: not sent again) or "failed"."""
     return (await push_chats(app, [chat_id], now))[chat_id]
 
 
@@ -165,7 +185,9 @@ async def _deliver(
         if push.planned.error:
             raise RuntimeError(push.planned.error)
         if chat.is_group:
-            # A push cut off by a crash resumes: only the items it did not post yet.
+            # A push cut off by a crash resumes: only the items it did not post yet. A post is
+            # recorded before it is sent, so one whose send may have arrived counts as posted
+            # (never twice); one that stopped at an unknown answer is not resumed at all.
             done = await d.run(d.groups.push_posts, chat.chat_id, day)
             item_ids = await d.run(
                 d.groups.pick_items, chat.chat_id, chat.group_items - done, now or d.clock()
@@ -200,10 +222,19 @@ async def _deliver(
         )
         return "forbidden"
     except Exception as exc:  # one chat's failure never stops the others
+        status = "unknown" if _outcome_unknown(exc) else "failed"
         with contextlib.suppress(Exception):
-            await outcomes.write(chat.chat_id, day, "failed", 0, repr(exc))
-        logger.warning("push to chat %s failed: %r", chat.chat_id, exc)
-        return "failed"
+            await outcomes.write(chat.chat_id, day, status, 0, repr(exc))
+        if status == "unknown":
+            logger.warning(
+                "push to chat %s was sent but no answer came (%r): it may have arrived, so it "
+                "is not sent again today",
+                chat.chat_id,
+                exc,
+            )
+        else:
+            logger.warning("push to chat %s failed: %r", chat.chat_id, exc)
+        return status
 
 
 class _Outcomes:

@@ -301,6 +301,18 @@ class BotApiStandIn(BotApiServer):
         """Make the next ``n`` sending calls (or calls of ``methods``) fail: see ``Limits``."""
         self.limits.fail_next(n, error_code, retry_after, description=description, methods=methods)
 
+    def delay_next(self, method: str, seconds: float, n: int = 1, *, skip: int = 0) -> None:
+        """Carry out the next ``n`` calls of ``method`` (after ``skip`` more) at once, as
+        Telegram would, and answer them ``seconds`` late: slower than a client's read timeout,
+        it cannot tell whether the call was carried out (it was)."""
+        self.limits.spoil_answers(method, n, skip=skip, delay=seconds)
+
+    def cut_next(self, method: str, n: int = 1, *, skip: int = 0) -> None:
+        """Carry out the next ``n`` calls of ``method`` (after ``skip`` more), then write half
+        the answer and close the connection: the client cannot tell whether the call was
+        carried out (it was)."""
+        self.limits.spoil_answers(method, n, skip=skip, cut=True)
+
     def set_rate_limits(self, limits: RateLimits | None) -> None:
         """Turn flood limits on (or off with None); counters start afresh."""
         self.limits.set_rate_limits(limits)

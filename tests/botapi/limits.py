@@ -1,4 +1,5 @@
-"""Telegram's flood limits and injected failures: what makes a call answer 429 or 5xx."""
+"""Telegram's flood limits and injected failures: what makes a call answer 429 or 5xx, late,
+or not in full."""
 
 from __future__ import annotations
 
@@ -70,6 +71,18 @@ class Fault:
     methods: frozenset[str] | None
 
 
+@dataclass(slots=True)
+class AnswerFault:
+    """The next ``remaining`` calls of ``method``, after ``skip`` more, are carried out, and
+    then their answer comes ``delay`` seconds late or, with ``cut``, is cut off half-way."""
+
+    remaining: int
+    method: str  # lower case
+    skip: int
+    delay: float
+    cut: bool
+
+
 class Limits:
     """The failures a test asked for and the flood limits in force, checked before each call.
 
@@ -81,6 +94,7 @@ class Limits:
         self.rate_limited_count = 0
         self.injected_failure_count = 0
         self.faults: deque[Fault] = deque()
+        self.answer_faults: deque[AnswerFault] = deque()
         self.rate_limits: RateLimits | None = None
         self._global_window: Window | None = None
         self._chat_windows: dict[int, Window] = {}
@@ -121,6 +135,28 @@ class Limits:
             }.get(error_code, "Internal Server Error")
         names = None if methods is None else frozenset(m.lower() for m in methods)
         self.faults.append(Fault(n, error_code, description, parameters, names))
+
+    def spoil_answers(
+        self, method: str, n: int = 1, *, skip: int = 0, delay: float = 0.0, cut: bool = False
+    ) -> None:
+        """Carry out the next ``n`` calls of ``method`` (after ``skip`` more), then answer
+        ``delay`` seconds late, or (``cut``) write half the answer and close the connection:
+        the caller cannot tell whether the call was carried out."""
+        if n > 0:
+            self.answer_faults.append(AnswerFault(n, method.lower(), skip, delay, cut))
+
+    def answer_fault(self, method: str) -> AnswerFault | None:
+        """The answer fault that applies to this call of ``method``, if any (and count it)."""
+        for fault in self.answer_faults:
+            if fault.method == method.lower():
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.answer_faults.remove(fault)
+                return fault
+        return None
 
     def set_rate_limits(self, limits: RateLimits | None) -> None:
         """Turn flood limits on (or off with None); counters start afresh."""

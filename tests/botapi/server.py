@@ -2,8 +2,9 @@
 
 Each implemented method is one ``_snake_case`` method of :class:`BotApiServer` taking the
 request's parameters and returning the ``result`` (or raising :class:`ApiError`); ``_handle``
-does the HTTP around it: the token, parameters, latency, injected faults, flood limits and the
-record of calls. What a test does as the users lives in ``driver.py``.
+does the HTTP around it: the token, parameters, latency, injected faults, flood limits, the
+record of calls, and answers that come late or are cut off. What a test does as the users lives
+in ``driver.py``.
 """
 
 from __future__ import annotations
@@ -247,7 +248,8 @@ class BotApiServer:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Listen on 127.0.0.1 on an ephemeral port."""
+        """Listen on 127.0.0.1 on an ephemeral port; after ``stop``, on the same port again (a
+        server that was down, and refused connections meanwhile, is back)."""
         if self._runner is not None:
             return
         self._stopping = False
@@ -257,7 +259,7 @@ class BotApiServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", 0))
+            sock.bind(("127.0.0.1", self._port or 0))
             self._port = sock.getsockname()[1]
             site = web.SockSite(runner, sock)
             await site.start()
@@ -322,7 +324,7 @@ class BotApiServer:
 
     # ---------------------------------------------------------------- HTTP plumbing
 
-    async def _handle(self, request: web.BaseRequest) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         path = request.path
         if path.startswith("/bot"):
             token, _, method = path[4:].partition("/")
@@ -377,6 +379,12 @@ class BotApiServer:
         if self.record:
             self.calls.append(Call(name, params, status, body, arrival, time.monotonic() - arrival))
         self._changed.set()
+        fault = self.limits.answer_fault(name) if self.limits.answer_faults else None
+        if fault is not None:
+            if fault.delay > 0:
+                await asyncio.sleep(fault.delay)
+            if fault.cut:
+                return await _cut_response(request, status, body)
         return _json_response(status, body)
 
     # ---------------------------------------------------------------- helpers for methods
@@ -873,6 +881,19 @@ class BotApiServer:
 
     def _log_out(self, params: JSON) -> bool:
         return True
+
+
+async def _cut_response(request: web.BaseRequest, status: int, body: JSON) -> web.StreamResponse:
+    """The headers and half the body of the answer, then the connection closed: the answer of
+    a call that was carried out, lost on its way back."""
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    response = web.StreamResponse(status=status, headers={"Content-Type": "application/json"})
+    response.content_length = len(data)
+    await response.prepare(request)
+    await response.write(data[: len(data) // 2])
+    assert request.transport is not None
+    request.transport.close()  # sends what was written, then closes
+    return response
 
 
 def _json_response(status: int, body: JSON) -> web.Response:

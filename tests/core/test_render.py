@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.charts import formula_png
 from bot.core.content import CATEGORIES, Catalog, answer_markdown, load_catalog
+from bot.core.formulas import formula_png
 from bot.core.latex import latex_problems, latex_to_unicode
 from bot.core.render import (
     Formula,
