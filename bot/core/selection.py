@@ -182,7 +182,8 @@ def select_items(
         (i for i in chosen if i.id in cards and cards[i.id].due <= now),
         key=lambda i: (recall(cards[i.id]), i.id),
     )
-    rest = [i for i in chosen if i not in due_part]
+    first = {i.id for i in due_part}
+    rest = [i for i in chosen if i.id not in first]
     ordered = due_part + [i for i in rest if i.id not in cards] + [i for i in rest if i.id in cards]
     return Selection(
         item_ids=tuple(i.id for i in ordered),

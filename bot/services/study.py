@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DEFAULT_WEIGHTS, Settings
 from bot.core.content import Catalog, Item
-from bot.core.plan import leech_hint
+from bot.core.plan import LEECH_LAPSES, leech_hint
 from bot.core.search import FIND_LIMIT, find_items, item_by_id
 from bot.core.selection import Learner, Mix, Selection, choose
 from bot.core.srs import CardSnapshot, Grade, make_scheduler, retrievability
@@ -455,11 +455,10 @@ class StudyService:
         *,
         retry: bool = False,
     ) -> Current:
-        hint = "" if card is None else leech_hint(item, card.lapses, self._in_order())
+        hint = ""
+        if card is not None and card.lapses >= LEECH_LAPSES:
+            hint = leech_hint(item, card.lapses, self.catalog.in_curriculum_order())
         return Current(session_id, position, position + 1, total, item, retry, lead, hint)
-
-    def _in_order(self) -> Sequence[Item]:
-        return self.catalog.in_curriculum_order()
 
     def active_session(self, user_id: int, chat_id: int | None) -> int:
         """The id of the user's open session in this chat, or 0."""
