@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
@@ -148,13 +150,21 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer_query(update.callback_query, "This button isn't one of mine.", show_alert=True)
 
 
-async def pressed_message(update: Update) -> tuple[CallbackQuery, Message] | None:
-    """The press and the message its button is on; None, the press answered, when that message
-    is too old to be edited."""
+class Pressed(NamedTuple):
+    """A button press: the query, the message its button is on, and the decoded button."""
+
+    query: CallbackQuery
+    message: Message
+    button: Callback
+
+
+async def pressed_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Pressed | None:
+    """The press, the message its button is on and the button's data (matched by the handler's
+    pattern); None, the press answered, when that message is too old to be edited."""
     query = update.callback_query
     assert query is not None
     if isinstance(query.message, Message):
-        return query, query.message
+        return Pressed(query, query.message, Callback.from_match(context.match))
     await answer_query(query, "This button is no longer valid.", show_alert=True)
     return None
 

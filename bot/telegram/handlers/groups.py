@@ -12,7 +12,7 @@ from bot.core.content import Item
 from bot.core.render import Formula
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.services.groups import Tally
-from bot.telegram.callbacks import Action, Callback
+from bot.telegram.callbacks import Action
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.keyboards import rating_keyboard
@@ -59,12 +59,11 @@ async def _edit_tally(message: Message, item: Item, tally: Tally, post_id: int) 
 
 async def group_reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Show answer] under a group post: the answer for everyone, with the rating buttons."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
-    chat_id = message.chat_id
-    post_id = Callback.from_match(context.match).id
+    query, message, cb = pressed
+    chat_id, post_id = message.chat_id, cb.id
     d = deps(context)
     reason, item = await d.run(d.groups.reveal_post, post_id, chat_id)
     if reason == "revealed":
@@ -89,12 +88,11 @@ async def group_reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 async def group_rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A rating under a group post's answer: the presser's own, and the post's tally."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
+    query, message, cb = pressed
     chat_id = message.chat_id
-    cb = Callback.from_match(context.match)
     d = deps(context)
     user_id = await user_id_of(update, context)
     result = await d.run(d.groups.rate_post, cb.id, chat_id, user_id, cb.grade, d.clock())

@@ -200,22 +200,21 @@ async def suspend_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def change_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Change rating] under a recorded rating: the three choices in its place."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
+    query, message, cb = pressed
     await answer_query(query)
-    review_id = Callback.from_match(context.match).id
+    review_id = cb.id
     await set_markup(message, rating_keyboard(Action.CHANGE_TO, review_id))
 
 
 async def change_to_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The new rating chosen after [Change rating]: accepted for 10 minutes."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
-    cb = Callback.from_match(context.match)
+    query, message, cb = pressed
     d = deps(context)
     user_id = await user_id_of(update, context)
     result = await d.run(d.study.change_rating, cb.id, user_id, cb.grade, d.clock())

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.core.content import TYPE_ALIASES, answer_markdown
 from bot.core.render import render_html
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.telegram.callbacks import Action, Callback
+from bot.telegram.callbacks import Action
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.handlers.groups import group_study
@@ -136,12 +136,11 @@ async def open_item(update: Update, context: ContextTypes.DEFAULT_TYPE, item_id:
 # transaction; the session's owner is checked by Telegram id in the same query.
 async def reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Show answer] under a question: the answer, with the rating buttons under it."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
+    query, message, cb = pressed
     chat_id = message.chat_id
-    cb = Callback.from_match(context.match)
     d = deps(context)
     refusal, cur = await d.run(d.study.reveal, cb.id, cb.position, telegram_id=query.from_user.id)
     if refusal:
@@ -168,12 +167,11 @@ async def reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A rating under an answer: record it, then the next question or the summary."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
+    query, message, cb = pressed
     chat_id = message.chat_id
-    cb = Callback.from_match(context.match)
     d = deps(context)
     result = await d.run(
         d.study.answer,
@@ -206,12 +204,11 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Skip] under a question: the item comes back tomorrow; the next one now."""
-    pressed = await pressed_message(update)
+    pressed = await pressed_message(update, context)
     if pressed is None:
         return
-    query, message = pressed
+    query, message, cb = pressed
     chat_id = message.chat_id
-    cb = Callback.from_match(context.match)
     d = deps(context)
     user_id = await user_id_of(update, context)
     refusal = await d.run(d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat_id))
