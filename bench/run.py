@@ -72,7 +72,7 @@ class Sizes:
     live_users: int = 10  # people studying during the push at Telegram's limits
     cost_users: int = 20  # people acting at once for the cost per interaction
     cost_seconds: float = 15.0  # closed-loop measuring window
-    warmup_items: int = 150  # items one learner goes through first, so every one was shown
+    warmup_items: int = 250  # items one learner goes through first: every one of 227 is shown
     # The push during which people study: the daily jobs of a push time a minute or so ahead,
     # after the warm-up (as in production); or, quicker, the catch-up at start-up (cold).
     latency_daily: bool = True
