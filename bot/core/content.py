@@ -15,8 +15,10 @@ A short form that is present but malformed is an error at both levels.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -676,9 +678,19 @@ class Catalog:
         self._by_path: dict[Path, Item] = {}
         self._items: dict[str, Item] = {}
         self._ordered: list[Item] = []
+        self._checked = -math.inf  # time.monotonic() of the last scan
 
-    def refresh(self) -> bool:
-        """Re-scan the directories; return True when anything was added, changed or removed."""
+    def refresh(self, max_age: float = 0.0) -> bool:
+        """Re-scan the directories; return True when anything was added, changed or removed.
+
+        Args:
+            max_age: skip the scan (it stats every item file) when the last one is younger
+                than this many seconds.
+        """
+        now = time.monotonic()
+        if now - self._checked < max_age:
+            return False
+        self._checked = now
         current: dict[Path, tuple[int, int]] = {}
         for path in iter_item_files(d for d in self.dirs if d.is_dir()):
             try:

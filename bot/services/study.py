@@ -9,7 +9,6 @@ records one review.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -125,7 +124,6 @@ class Answered:
     # recorded rating; after a repeated press only when its first handling never got that far
     # (the process died between the commit and the send).
     present: bool = False
-    position: int = 0  # what the session shows next: mark it presented once it is sent
 
 
 @dataclass(frozen=True)
@@ -177,20 +175,12 @@ class StudyService:
             self.scheduling.max_interval_days,
             self.scheduling.fuzzing,
         )
-        self._content_checked = -CONTENT_CHECK_SECONDS
 
     @property
     def mix(self) -> Mix:
         """The type weights and the daily allowance of new items."""
         weights = dict(self.scheduling.type_weights or DEFAULT_WEIGHTS)
         return Mix(weights=weights, new_per_day=self.scheduling.new_per_day)
-
-    def refresh(self) -> None:
-        """Pick up new and changed item files, at most once a second."""
-        now = time.monotonic()
-        if now - self._content_checked >= CONTENT_CHECK_SECONDS:
-            self.catalog.refresh()
-            self._content_checked = now
 
     # Learners ------------------------------------------------------------------------------
 
@@ -259,7 +249,7 @@ class StudyService:
         again. The learners' cards and marks are read with one query each whatever the number
         of requests: the daily push plans a batch of chats at a time.
         """
-        self.refresh()
+        self.catalog.refresh(max_age=CONTENT_CHECK_SECONDS)
         items = self.catalog.in_curriculum_order()
         with self.sessions.begin() as db:
             learners = self._learners(db, requests, now)
@@ -331,7 +321,8 @@ class StudyService:
         uids = [
             by_telegram[r.telegram_id].user_id if r.telegram_id else r.user_id for r in requests
         ]
-        plans = users.plans(db, uids)
+        plans = {plan.user_id: plan for plan in by_telegram.values()}
+        plans.update(users.plans(db, [u for u in uids if u not in plans]))
         marks = cards.marks(db, uids, now)
         found = cards.read(db, uids, suspended={u: m.suspended for u, m in marks.items()})
         return [
@@ -561,7 +552,6 @@ class StudyService:
                     rating=int(rating),
                     next=following,
                     present=True,
-                    position=position + 1,
                 )
         except IntegrityError:
             return Answered(False, "duplicate")
@@ -594,7 +584,6 @@ class StudyService:
             rating=review.rating if review is not None else 0,
             next=self._current(db, state),
             present=True,
-            position=state.position,
         )
 
     def presented(self, session_id: int, position: int) -> None:
