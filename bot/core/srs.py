@@ -6,7 +6,7 @@ Pure functions: time is passed in (timezone-aware UTC), nothing touches the data
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import IntEnum
 
 from fsrs import Card, Rating, Scheduler, State
@@ -114,6 +114,39 @@ def fsrs_card(card: CardSnapshot) -> Card:
 def retrievability(scheduler: Scheduler, card: CardSnapshot, now: datetime) -> float:
     """Probability of recall now, from FSRS's forgetting curve (0..1)."""
     return float(scheduler.get_card_retrievability(fsrs_card(card), now))
+
+
+# "Known": recall still above this a week from now. Recall *now* is no measure of knowing: right
+# after any review, whatever its rating, fsrs's recall is 1.0.
+KNOWN_RECALL = 0.9
+KNOWN_HORIZON = timedelta(days=7)
+
+
+def recall_in_a_week(scheduler: Scheduler, card: CardSnapshot, now: datetime) -> float:
+    """fsrs's estimated recall a week from ``now`` (from the card's stability): how well the
+    item will be remembered, the measure behind /weak and the group leaderboard."""
+    return retrievability(scheduler, card, now + KNOWN_HORIZON)
+
+
+def is_known(scheduler: Scheduler, card: CardSnapshot | None, now: datetime) -> bool:
+    """Whether an item counts as known: recall above 0.9 a week from now."""
+    return card is not None and recall_in_a_week(scheduler, card, now) > KNOWN_RECALL
+
+
+def preview_intervals(
+    scheduler: Scheduler, card: CardSnapshot | None, item_id: str, now: datetime
+) -> dict[Grade, float]:
+    """The interval in days that each rating would give this card now, without fuzz (the
+    scheduler's own fuzz moves the real one by a day or so on longer intervals)."""
+    plain = Scheduler(
+        parameters=scheduler.parameters,
+        desired_retention=scheduler.desired_retention,
+        learning_steps=scheduler.learning_steps,
+        relearning_steps=scheduler.relearning_steps,
+        maximum_interval=scheduler.maximum_interval,
+        enable_fuzzing=False,
+    )
+    return {g: grade(plain, card, item_id, g, now)[1] for g in Grade}
 
 
 def limit_due(

@@ -38,8 +38,9 @@ from bot.core.render import Formula
 from bot.services.push import PlannedPush
 from bot.services.study import Current
 from bot.telegram.deps import Deps, deps_of
+from bot.telegram.group_messages import post_items
 from bot.telegram.keyboards import question_keyboard
-from bot.telegram.messages import post_items, present, question_parts, send_parts
+from bot.telegram.messages import present, question_parts, send_parts
 from bot.telegram.ratelimit import PUSHING, retry_seconds
 from bot.telegram.request import NotSent
 

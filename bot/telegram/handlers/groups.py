@@ -14,19 +14,10 @@ from bot.core.srs import GRADE_LABELS, Grade
 from bot.services.groups import Tally
 from bot.telegram.callbacks import Action
 from bot.telegram.deps import deps, user_id_of
+from bot.telegram.group_messages import NAME_CHARS, group_answer, post_items, tally_line
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.keyboards import rating_keyboard
-from bot.telegram.messages import (
-    NAME_CHARS,
-    answer_query,
-    edit_or_send,
-    escape,
-    group_answer,
-    post_items,
-    send_parts,
-    set_markup,
-    tally_line,
-)
+from bot.telegram.messages import answer_query, edit_or_send, escape, send_parts, set_markup
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from bot.core.render import render_html
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.telegram.callbacks import Action
 from bot.telegram.deps import deps, user_id_of
+from bot.telegram.group_messages import post_items
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.handlers.groups import group_study
 from bot.telegram.keyboards import change_keyboard, done_keyboard, rating_keyboard
@@ -22,7 +23,6 @@ from bot.telegram.messages import (
     answer_query,
     edit_or_send,
     escape,
-    post_items,
     present,
     question_parts,
     send_parts,
