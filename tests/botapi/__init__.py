@@ -20,7 +20,13 @@ Semantics follow Telegram (tdlib and telegram-bot-api) where it matters for a bo
   like Telegram; editing to identical content answers "message is not modified";
 * ``getUpdates`` confirms with ``offset``, long-polls for ``timeout`` seconds, honours ``limit``
   and ``allowed_updates`` (applied when updates are created, as Telegram does), answers 409
-  while a webhook is set, and a newer ``getUpdates`` ends a pending one with 409.
+  while a webhook is set, and a newer ``getUpdates`` ends a pending one with 409;
+* ``sendPoll`` checks what Telegram checks (a question of 1-300 characters, 2-12 options of
+  1-100, a quiz's ``correct_option_ids`` (or the older ``correct_option_id``), an explanation
+  of at most 200 characters and 2 line feeds); users vote with ``answer_poll`` and
+  ``retract_vote``, which create a ``poll_answer`` update and, as for the bot's own polls, a
+  ``poll`` update, and refuse what a Telegram app would not let a user do (a second vote in a
+  quiz) unless ``strict=False``.
 
 Only the methods listed in ``BotApiServer.METHODS`` are implemented; any other method answers
 404 "Not Found".
@@ -53,6 +59,7 @@ from tests.botapi.state import (
     CallbackQuery,
     Chat,
     MessageVersion,
+    PollState,
     Press,
     StoredMessage,
     Upload,
@@ -76,6 +83,7 @@ __all__ = [
     "Chat",
     "HtmlParseError",
     "MessageVersion",
+    "PollState",
     "Press",
     "RateLimits",
     "StoredMessage",

@@ -39,6 +39,7 @@ from tests.botapi.state import (
     CallbackQuery,
     Chat,
     ChatState,
+    PollState,
     Press,
     StoredMessage,
     User,
@@ -269,6 +270,79 @@ class BotApiStandIn(BotApiServer):
             raise ValueError(f"no bot message {message_id} in chat {state.chat.id}")
         return message
 
+    def poll(self, chat: Chat | int, message_id: int | None = None) -> PollState:
+        """The poll of a bot message (``None``: the newest poll in the chat)."""
+        state = self._state(chat)
+        if message_id is None:
+            for candidate in reversed(state.bot_messages):
+                if candidate.poll is not None and not candidate.deleted:
+                    return candidate.poll
+            raise ValueError(f"no poll in chat {state.chat.id}")
+        message = state.messages.get(message_id)
+        if message is None or message.poll is None:
+            raise ValueError(f"message {message_id} in chat {state.chat.id} is not a poll")
+        return message.poll
+
+    def answer_poll(
+        self,
+        chat: Chat | int,
+        user: User,
+        option_ids: Iterable[int],
+        message_id: int | None = None,
+        *,
+        strict: bool = True,
+    ) -> int:
+        """``user`` votes in a poll (``message_id=None``: the newest); empty ``option_ids``
+        retracts the vote. Enqueues a ``poll_answer`` update (with the poll's id, the user
+        and the chosen options) and, as Telegram does for the bot's own polls, a ``poll``
+        update with the new counts; returns the ``poll_answer``'s update id.
+
+        With ``strict`` only what a Telegram app lets a user do: options of the poll, one of
+        them unless it allows several, no vote in a closed poll, and no second vote (nor a
+        retraction) where revoting is off, as in a quiz. ``strict=False`` sends anything.
+        """
+        state = self._state(chat)
+        self._users.setdefault(user.id, user)
+        poll = self.poll(state.chat, message_id)
+        chosen = sorted(set(option_ids))
+        if strict:
+            if poll.is_anonymous:
+                raise ValueError("votes in an anonymous poll reach no bot")
+            if poll.is_closed:
+                raise ValueError(f"poll {poll.id} is closed")
+            if not all(0 <= k < len(poll.options) for k in chosen):
+                raise ValueError(f"poll {poll.id} has {len(poll.options)} options: {chosen}")
+            if len(chosen) > 1 and not poll.allows_multiple_answers:
+                raise ValueError(f"poll {poll.id} takes one answer")
+            if poll.votes.get(user.id) and not poll.allows_revoting:
+                raise ValueError(f"{user.first_name} already voted in poll {poll.id}")
+            if not chosen and not poll.votes.get(user.id):
+                raise ValueError(f"{user.first_name} has no vote to retract in poll {poll.id}")
+        if chosen:
+            poll.votes[user.id] = chosen
+        else:
+            poll.votes.pop(user.id, None)
+        update_id = self.update_queue.enqueue(
+            "poll_answer",
+            {
+                "poll_id": poll.id,
+                "user": user.to_api(),
+                "option_ids": chosen,
+                "option_persistent_ids": [str(k) for k in chosen],
+            },
+        )
+        self.update_queue.enqueue("poll", poll.to_api())
+        if self.record:
+            label = ", ".join(poll.options[k] for k in chosen if k < len(poll.options))
+            state.events.append(("vote", user, label or "(vote retracted)"))
+        return update_id
+
+    def retract_vote(
+        self, chat: Chat | int, user: User, message_id: int | None = None, *, strict: bool = True
+    ) -> int:
+        """``user`` takes back their vote in a poll (a ``poll_answer`` with no options)."""
+        return self.answer_poll(chat, user, [], message_id, strict=strict)
+
     def replay(self, update_id: int) -> int:
         """Deliver an exact duplicate (same update_id and ids inside) of an earlier update.
 
@@ -412,6 +486,9 @@ class BotApiStandIn(BotApiServer):
             elif kind == "press":
                 who = f"{event[1].first_name} " if show_names else ""
                 lines.append(f"[{who}pressed: {event[2]}]")
+            elif kind == "vote":
+                who = f"{event[1].first_name} " if show_names else ""
+                lines.append(f"[{who}voted: {event[2]}]")
             elif kind == "bot":
                 message = event[1]
                 if not message.deleted:

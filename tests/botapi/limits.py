@@ -19,6 +19,7 @@ SENDING_METHODS: Final = frozenset(
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendPoll",
         "editMessageText",
         "editMessageCaption",
         "editMessageReplyMarkup",
@@ -37,6 +38,8 @@ class RateLimits:
     global_per_second: int | None = 30
     group_per_minute: int | None = 20
     private_per_second: int | None = None
+    #: The group limit's window in seconds: tests shorten Telegram's minute to run in seconds.
+    group_window: float = 60.0
 
 
 class Window:
@@ -193,7 +196,7 @@ class Limits:
             window = self._chat_windows.get(chat_id)
             if window is None:
                 if chat_id < 0 and limits.group_per_minute:
-                    window = Window(limits.group_per_minute, 60.0)
+                    window = Window(limits.group_per_minute, limits.group_window)
                 elif chat_id > 0 and limits.private_per_second:
                     window = Window(limits.private_per_second, 1.0)
                 if window is not None:

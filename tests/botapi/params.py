@@ -40,6 +40,8 @@ _INT_FIELDS: Final = frozenset(
         "reply_to_message_id",
         "message_thread_id",
         "max_connections",
+        "correct_option_id",
+        "open_period",
     }
 )
 _FLOAT_FIELDS: Final = frozenset({"timeout"})
@@ -54,6 +56,10 @@ _BOOL_FIELDS: Final = frozenset(
         "allow_sending_without_reply",
         "show_caption_above_media",
         "disable_content_type_detection",
+        "is_anonymous",
+        "allows_multiple_answers",
+        "allows_revoting",
+        "is_closed",
     }
 )
 #: Form fields that carry JSON, with the name telegram-bot-api's error gives each.
@@ -66,6 +72,11 @@ JSON_FIELDS: Final = {
     "scope": "scope",
     "link_preview_options": "link preview options",
     "reply_parameters": "reply parameters",
+    "options": "options",
+    "correct_option_ids": "correct option ids",
+    "question_entities": "question entities",
+    "explanation_entities": "explanation entities",
+    "text_entities": "text entities",
 }
 
 

@@ -45,6 +45,7 @@ from tests.botapi.state import (
     Call,
     CallbackQuery,
     ChatState,
+    PollState,
     StoredMessage,
     Upload,
     User,
@@ -56,6 +57,13 @@ DEFAULT_TOKEN: Final = "7000000001:AAStandInTokenForTestsOnly_0123456789"
 MAX_TEXT_LENGTH: Final = 4096
 MAX_CAPTION_LENGTH: Final = 1024
 MAX_CALLBACK_ANSWER_LENGTH: Final = 200
+# Polls, as Bot API 9.1+ allows (telegram.constants.PollLimit has the same figures).
+MAX_POLL_QUESTION_LENGTH: Final = 300
+MAX_POLL_OPTION_LENGTH: Final = 100
+MIN_POLL_OPTIONS: Final = 2
+MAX_POLL_OPTIONS: Final = 12
+MAX_POLL_EXPLANATION_LENGTH: Final = 200
+MAX_POLL_EXPLANATION_LINE_FEEDS: Final = 2
 
 CHAT_ACTIONS: Final = frozenset(
     {
@@ -140,6 +148,7 @@ class BotApiServer:
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendPoll",
         "editMessageText",
         "editMessageCaption",
         "editMessageReplyMarkup",
@@ -203,6 +212,9 @@ class BotApiServer:
         self._documents: dict[str, JSON] = {}
         self._photo_sizes: dict[str, list[JSON]] = {}
         self._file_seq = itertools.count(1)
+        self._poll_seq = itertools.count(1)
+        #: Every poll the bot sent, by poll id.
+        self.polls: dict[str, PollState] = {}
         self._query_seq = itertools.count(1)
 
         # Updates, the webhook, faults and limits.
@@ -222,6 +234,7 @@ class BotApiServer:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendPoll": self._send_poll,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -720,6 +733,111 @@ class BotApiServer:
             reply_markup=markup,
             reply_to=self._reply_target(state, params),
         )
+        return message.to_api()
+
+    def _format_as(
+        self, params: JSON, text_key: str, entities_key: str, mode_key: str
+    ) -> tuple[str, list[JSON]]:
+        """Plain text and entities of a field with its own parse mode (a poll's question...)."""
+        plain, entities, _, _ = self._format(
+            {
+                text_key: params.get(text_key),
+                entities_key: params.get(entities_key),
+                "parse_mode": params.get(mode_key),
+            },
+            text_key,
+            entities_key,
+        )
+        return plain, entities
+
+    def _send_poll(self, params: JSON) -> JSON:
+        markup = check_markup(params.get("reply_markup"))
+        state = self._target(params)
+        question, question_entities = self._format_as(
+            params, "question", "question_entities", "question_parse_mode"
+        )
+        if not question:
+            raise bad("poll question must be non-empty")
+        if utf16_len(question) > MAX_POLL_QUESTION_LENGTH:
+            raise bad(f"poll question length must not exceed {MAX_POLL_QUESTION_LENGTH}")
+        raw_options = params.get("options")
+        if not isinstance(raw_options, list):
+            raise bad("can't parse options JSON object")
+        if len(raw_options) < MIN_POLL_OPTIONS:
+            raise bad(f"poll must have at least {MIN_POLL_OPTIONS} option")
+        if len(raw_options) > MAX_POLL_OPTIONS:
+            raise bad(f"poll can't have more than {MAX_POLL_OPTIONS} options")
+        options: list[str] = []
+        for raw in raw_options:
+            option = {"text": raw} if isinstance(raw, str) else raw
+            if not isinstance(option, dict) or not isinstance(option.get("text"), str):
+                raise bad('can\'t parse InputPollOption: Field "text" must be of type String')
+            text, _ = self._format_as(option, "text", "text_entities", "text_parse_mode")
+            if not text:
+                raise bad("poll options must be non-empty")
+            if utf16_len(text) > MAX_POLL_OPTION_LENGTH:
+                raise bad(f"poll options length must not exceed {MAX_POLL_OPTION_LENGTH}")
+            options.append(text)
+        poll_type = params.get("type") or "regular"
+        if poll_type not in ("regular", "quiz"):
+            raise bad("wrong poll type specified")
+        correct = params.get("correct_option_ids")
+        if correct is None and params.get("correct_option_id") not in (None, ""):
+            correct = [params["correct_option_id"]]
+        explanation: str | None = None
+        explanation_entities: list[JSON] = []
+        if poll_type == "quiz":
+            if not isinstance(correct, list) or not correct:
+                raise bad("correct option ids must be specified for quiz polls")
+            try:
+                correct = [int(c) for c in correct]
+            except (TypeError, ValueError):
+                raise bad("can't parse correct option ids") from None
+            if sorted(set(correct)) != correct or not all(0 <= c < len(options) for c in correct):
+                raise bad("wrong correct option ids specified")
+            if params.get("explanation") not in (None, ""):
+                explanation, explanation_entities = self._format_as(
+                    params, "explanation", "explanation_entities", "explanation_parse_mode"
+                )
+                if utf16_len(explanation) > MAX_POLL_EXPLANATION_LENGTH:
+                    raise bad(f"explanation length must not exceed {MAX_POLL_EXPLANATION_LENGTH}")
+                if explanation.count("\n") > MAX_POLL_EXPLANATION_LINE_FEEDS:
+                    raise bad(
+                        f"explanation must have at most {MAX_POLL_EXPLANATION_LINE_FEEDS} "
+                        "line feeds"
+                    )
+        elif correct:
+            raise bad("correct option ids can be specified only for quiz polls")
+        anonymous = params.get("is_anonymous")
+        multiple = bool(params.get("allows_multiple_answers"))
+        if poll_type == "quiz" and multiple:
+            raise bad("quiz polls can't allow multiple answers")
+        revoting = params.get("allows_revoting")
+        poll = PollState(
+            id=str(5_000_000_000_000_000_000 + next(self._poll_seq)),
+            chat_id=state.chat.id,
+            message_id=state.next_message_id,
+            question=question,
+            options=options,
+            type=poll_type,
+            is_anonymous=True if anonymous is None else bool(anonymous),
+            allows_multiple_answers=multiple,
+            allows_revoting=poll_type == "regular" if revoting is None else bool(revoting),
+            correct_option_ids=list(correct) if poll_type == "quiz" and correct else [],
+            explanation=explanation or None,
+            explanation_entities=explanation_entities,
+            question_entities=question_entities,
+            is_closed=bool(params.get("is_closed")),
+        )
+        message = self._new_message(
+            state,
+            self.bot,
+            outgoing=True,
+            poll=poll,
+            reply_markup=markup,
+            reply_to=self._reply_target(state, params),
+        )
+        self.polls[poll.id] = poll
         return message.to_api()
 
     def _edit_message_text(self, params: JSON) -> JSON:

@@ -116,6 +116,7 @@ class StoredMessage:
     raw_caption: str | None = None
     photo: list[JSON] | None = None
     document: JSON | None = None
+    poll: PollState | None = None
     reply_markup: JSON | None = None
     reply_to: StoredMessage | None = None
     edit_date: int | None = None
@@ -125,9 +126,11 @@ class StoredMessage:
 
     @property
     def kind(self) -> str:
-        """``text``, ``photo`` or ``document``."""
+        """``text``, ``photo``, ``document`` or ``poll``."""
         if self.photo is not None:
             return "photo"
+        if self.poll is not None:
+            return "poll"
         if self.document is not None:
             return "document"
         return "text"
@@ -146,11 +149,16 @@ class StoredMessage:
         return [[str(button.get("text", "")) for button in row] for row in self.keyboard]
 
     def button(self, label: str) -> JSON:
-        """The inline button whose text is ``label`` (KeyError when absent)."""
-        for row in self.keyboard:
-            for button in row:
-                if button.get("text") == label:
-                    return button
+        """The inline button whose text is ``label``, or else the one button whose text starts
+        with it once a leading mark is dropped ("2 · Partial" finds "👉 2 · Partial · 2 days");
+        KeyError when there is none (or several)."""
+        buttons = [button for row in self.keyboard for button in row]
+        for button in buttons:
+            if button.get("text") == label:
+                return button
+        starting = [b for b in buttons if _unmarked(str(b.get("text", ""))).startswith(label)]
+        if len(starting) == 1:
+            return starting[0]
         raise KeyError(f"no button {label!r} in message {self.message_id}: {self.button_texts}")
 
     def callback_data(self, label: str) -> str:
@@ -196,12 +204,66 @@ class StoredMessage:
             data["photo"] = self.photo
         if self.document is not None:
             data["document"] = self.document
+        if self.poll is not None:
+            data["poll"] = self.poll.to_api()
         if self.caption:
             data["caption"] = self.caption
             if self.caption_entities:
                 data["caption_entities"] = self.caption_entities
         if self.reply_markup and "inline_keyboard" in self.reply_markup:
             data["reply_markup"] = self.reply_markup
+        return data
+
+
+@dataclass(slots=True, eq=False)
+class PollState:
+    """A poll the bot sent, and every vote cast in it (the users' current choices)."""
+
+    id: str
+    chat_id: int
+    message_id: int
+    question: str
+    options: list[str]
+    type: str  # "regular" or "quiz"
+    is_anonymous: bool
+    allows_multiple_answers: bool
+    allows_revoting: bool
+    correct_option_ids: list[int] = field(default_factory=list)
+    explanation: str | None = None
+    explanation_entities: list[JSON] = field(default_factory=list)
+    question_entities: list[JSON] = field(default_factory=list)
+    is_closed: bool = False
+    votes: dict[int, list[int]] = field(default_factory=dict)  # user id -> option ids
+
+    def to_api(self) -> JSON:
+        """The Bot API ``Poll`` object as its sender (the bot) sees it: with the answer."""
+        counts = [0] * len(self.options)
+        for chosen in self.votes.values():
+            for option in chosen:
+                counts[option] += 1
+        data: JSON = {
+            "id": self.id,
+            "question": self.question,
+            "options": [
+                {"text": text, "voter_count": count, "persistent_id": str(k)}
+                for k, (text, count) in enumerate(zip(self.options, counts, strict=True))
+            ],
+            "total_voter_count": sum(1 for chosen in self.votes.values() if chosen),
+            "is_closed": self.is_closed,
+            "is_anonymous": self.is_anonymous,
+            "type": self.type,
+            "allows_multiple_answers": self.allows_multiple_answers,
+            "allows_revoting": self.allows_revoting,
+            "members_only": False,
+        }
+        if self.question_entities:
+            data["question_entities"] = self.question_entities
+        if self.type == "quiz":
+            data["correct_option_ids"] = list(self.correct_option_ids)
+            if self.explanation:
+                data["explanation"] = self.explanation
+                if self.explanation_entities:
+                    data["explanation_entities"] = self.explanation_entities
         return data
 
 
@@ -338,6 +400,17 @@ def transcript_lines(message: StoredMessage) -> list[str]:
     elif message.kind == "document":
         name = (message.document or {}).get("file_name", "document")
         body = f"[document: {name}]" + (f" {message.caption}" if message.caption else "")
+    elif message.poll is not None:
+        poll = message.poll
+        counts = poll.to_api()["options"]
+        body = "\n".join(
+            [f"[{poll.type} poll] {poll.question}"]
+            + [
+                f"( {o['text']} ){' ✓' if k in poll.correct_option_ids else ''} · "
+                f"{o['voter_count']}"
+                for k, o in enumerate(counts)
+            ]
+        )
     else:
         body = message.text or ""
     lines = body.split("\n")
@@ -348,3 +421,9 @@ def transcript_lines(message: StoredMessage) -> list[str]:
         labels = (b.get("text", "") if isinstance(b, dict) else str(b) for b in row)
         lines.append(" ".join(f"{{ {label} }}" for label in labels))
     return lines
+
+
+def _unmarked(label: str) -> str:
+    """A button label without a leading emoji mark ("👉 ", "✓ ")."""
+    head, _, rest = label.partition(" ")
+    return rest if rest and not any(c.isalnum() for c in head) else label
