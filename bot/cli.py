@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", metavar="NAME")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("exam", help="set the interview date (YYYY-MM-DD) or 'off'")
-    p.add_argument("date", metavar="DATE")
+    p = sub.add_parser(
+        "exam", help="set the interview date (2027-01-20, 20 Jan, in 3 weeks) or 'off'"
+    )
+    p.add_argument("date", metavar="DATE", nargs="+")
     p.add_argument("--user", metavar="NAME")
     p.set_defaults(func=cmd_exam)
     p = sub.add_parser("stats", help="show progress")

@@ -60,6 +60,14 @@ class Settings:
     # Seconds a Bot API call waits for its answer (not set from the environment: tests shorten
     # it to make an answer late).
     read_timeout: float = 5.0
+    # Seconds without a new rating, once a group session's last post was revealed or answered,
+    # before its summary is sent (not set from the environment: tests shorten it).
+    group_settle_seconds: float = 300.0
+    # Formula drawings on disk, drawn in the background at start-up (bot/core/formulas.py).
+    # load_settings always sets it (STUDYBOT_CACHE_DIR, else beside the SQLite database, else
+    # the user's cache folder); None, what Settings() gives the in-process tests, draws formulas
+    # when they are needed, in a thread, and keeps them in memory only.
+    cache_dir: Path | None = None
 
 
 def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
@@ -77,6 +85,34 @@ def _parse_weights(raw: str, problems: list[str]) -> dict[str, float]:
     if weights and (min(weights.values()) < 0 or sum(weights.values()) <= 0):
         problems.append("STUDYBOT_TYPE_WEIGHTS: weights must be >= 0 and not all 0")
     return {t: weights.get(t, 0.0) for t in ITEM_TYPES}
+
+
+def _sqlite_path(database_url: str) -> Path | None:
+    """The database file of a SQLite URL (SQLAlchemy's form: ``sqlite:///relative/file.db``,
+    ``sqlite:////absolute/file.db``), or None for another database or one in memory."""
+    scheme, sep, rest = database_url.partition(":///")
+    if not sep or scheme.split("+")[0] != "sqlite":
+        return None
+    path = rest.partition("?")[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path).expanduser()
+
+
+def _cache_dir(env: Mapping[str, str], database_url: str, problems: list[str]) -> Path:
+    """STUDYBOT_CACHE_DIR, else ``cache`` beside the SQLite database (the Docker image's /data
+    volume holds both), else the user's cache folder (XDG_CACHE_HOME, ~/.cache)."""
+    raw = env.get("STUDYBOT_CACHE_DIR", "").strip()
+    if raw:
+        chosen = Path(raw).expanduser()
+        if chosen.exists() and not chosen.is_dir():
+            problems.append(f"STUDYBOT_CACHE_DIR: {raw!r} is a file, not a folder")
+        return chosen
+    database = _sqlite_path(database_url)
+    if database is not None:
+        return database.parent / "cache"
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "studybot"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -122,8 +158,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     limiter = env.get("STUDYBOT_RATE_LIMITER", "on").strip().lower()
     if limiter not in ("on", "off"):
         problems.append(f"STUDYBOT_RATE_LIMITER: {limiter!r} must be on or off")
+    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     settings = Settings(
-        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        database_url=database_url,
         content_dirs=content_dirs,
         token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
         base_url=env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL,
@@ -137,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         user=env.get("STUDYBOT_USER", "").strip() or "local",
         push_lease_seconds=int(number("STUDYBOT_PUSH_LEASE_SECONDS", 300, 1, 86400)),
         webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        cache_dir=_cache_dir(env, database_url, problems),
     )
     if problems:
         raise ConfigError("\n".join(problems))

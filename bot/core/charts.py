@@ -9,7 +9,7 @@ second, and a bot that starts in half a second answers sooner after every restar
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.formulas import figure_class
 
@@ -22,6 +22,25 @@ RATING_NAMES = {1: "No idea", 2: "Partial", 3: "Got it"}
 
 def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     """Reviews per day (stacked by rating), the 14-day due forecast, and mastery per category."""
+    fig = stats_figure(stats, dpi)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def counts_axis(ax: Any, which: str, peak: int) -> None:
+    """Make the x or y axis of ``ax`` one of counts up to ``peak``: whole-number ticks only
+    (never 2.5 items), from 0 with a little room above the highest bar, and 0..1 when every
+    count is 0 (matplotlib would otherwise span -0.04..0.04)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis, set_lim = (ax.yaxis, ax.set_ylim) if which == "y" else (ax.xaxis, ax.set_xlim)
+    axis.set_major_locator(MaxNLocator(integer=True))
+    set_lim(0, peak * 1.05 if peak else 1)
+
+
+def stats_figure(stats: Stats, dpi: int = 110) -> Any:
+    """The /stats chart as a matplotlib Figure (``stats_chart_png`` draws it)."""
     fig = figure_class()(figsize=(8, 8.6), dpi=dpi, facecolor="white")
     top, middle, bottom = fig.subplots(3, 1, height_ratios=[1.1, 0.9, 1.2])
     # Fixed margins (room for the category names) rather than layout="constrained", whose
@@ -45,12 +64,14 @@ def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     top.set_title("Reviews per day, last 30 days")
     top.set_xticks(range(0, len(days), 5), labels[::5])
     top.legend(loc="upper left", fontsize=8, frameon=False)
+    counts_axis(top, "y", max(base, default=0))
     top.spines[["top", "right"]].set_visible(False)
 
     forecast = stats.forecast
     middle.bar(range(len(forecast)), forecast, color="#428bca", width=0.8)
     middle.set_title("Due in the next 14 days (day 0 = today, with overdue)")
     middle.set_xticks(range(len(forecast)))
+    counts_axis(middle, "y", max(forecast, default=0))
     middle.spines[["top", "right"]].set_visible(False)
 
     cats = stats.categories
@@ -64,7 +85,5 @@ def stats_chart_png(stats: Stats, dpi: int = 110) -> bytes:
     bottom.set_title("Mastery per category")
     bottom.legend(loc="lower right", fontsize=8, frameon=False)
     bottom.spines[["top", "right"]].set_visible(False)
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    counts_axis(bottom, "x", max((c.total for c in cats), default=0))
+    return fig

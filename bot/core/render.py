@@ -382,6 +382,18 @@ def render_html(text: str, limit: int, prefix: str = "") -> list[str | Formula]:
     return out
 
 
+def render_compact(text: str) -> str:
+    """Markdown with LaTeX -> one Telegram HTML text, display formulas as their Unicode form
+    in ``<code>`` (for a reveal that must stay one message: no formula images)."""
+    out: list[str] = []
+    for part in _rendered(text):
+        if isinstance(part, Formula):
+            out.append(f"<code>{html.escape(part.text, quote=False)}</code>")
+        else:
+            out.append("".join(f"{b.sep}{b.html}" if k else b.html for k, b in enumerate(part)))
+    return "\n".join(out)
+
+
 @dataclass(frozen=True)
 class Outline:
     """One top-level block of markdown as the renderers parse it."""

@@ -13,7 +13,7 @@ from bot.core.content import Item
 from bot.core.plan import Phase, countdown, exam_phase, new_allowance, plan_phase
 from bot.core.srs import CardSnapshot
 from bot.core.stats import local_midnight
-from bot.core.text import plural
+from bot.core.text import are, due_today, plural
 
 MAX_SESSION_ITEMS = 100
 
@@ -263,7 +263,7 @@ def choose(
         new_only_from=phase.new_categories if phase else (),
         prefer_seen=category is not None,
     )
-    said = notice(selection, n, mix.new_per_day) if explicit else due_line(selection)
+    said = notice(selection, n) if explicit else due_line(selection)
     if category:
         said = "" if selection.item_ids else f"no items in {category}"
     if not explicit and phase is not None and phase.days_left is not None:
@@ -271,22 +271,19 @@ def choose(
     return selection, said
 
 
-def notice(sel: Selection, asked: int, new_per_day: int) -> str:
+def notice(sel: Selection, asked: int) -> str:
     """What an explicit session says about its choice ("" when it is what was asked)."""
+    # Nothing about new items past the day's allowance: the learner asked for this many and
+    # never set that limit.
     parts = []
-    if sel.past_cap:
-        parts.append(
-            f"{sel.past_cap} new item(s) beyond today's limit of "
-            f"{new_per_day}, since nothing else was left"
-        )
     if sel.ahead:
-        parts.append(f"{sel.ahead} item(s) reviewed ahead of schedule")
-    if len(sel.item_ids) < asked:
-        parts.append(f"only {len(sel.item_ids)} of the {asked} items asked for are available")
+        parts.append(f"{plural(sel.ahead, 'item')} reviewed ahead of schedule")
+    got = len(sel.item_ids)
+    if 0 < got < asked:  # none at all: the front end says there is nothing to study
+        parts.append(f"only {got} of the {asked} items asked for {are(got)} available")
     return "; ".join(parts)
 
 
 def due_line(sel: Selection) -> str:
     """The line that opens a daily push."""
-    due = f"{plural(sel.due, 'item')} due today"
-    return f"{due} and {sel.new} new." if sel.new else f"{due}."
+    return due_today(sel.due, sel.new)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.schedule import ChatSettings
-from bot.storage.repo import chats
+from bot.core.schedule import ChatSettings, next_push
+from bot.storage.repo import chats, users
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """What /settings and every settings confirmation show: the chat's settings, when its
+    next push really goes out, and the learner's own interview date (private chats)."""
+
+    settings: ChatSettings
+    next_push: datetime | None  # None: the push is off
+    exam: date | None = None
 
 
 class ChatService:
@@ -30,6 +41,20 @@ class ChatService:
         schedule_from, quiet)."""
         with self.sessions.begin() as db:
             return chats.change(db, chat_id, changes)
+
+    def view(self, chat_id: int, now: datetime, user_id: int | None = None) -> ChatView:
+        """The chat's settings and next push (and ``user_id``'s interview date, when given).
+
+        Raises:
+            KeyError: for a chat the bot has not met.
+        """
+        with self.sessions.begin() as db:
+            settings = chats.get(db, chat_id)
+            if settings is None:
+                raise KeyError(chat_id)
+            pushed = chats.pushed_on(db, chat_id, settings.local_date(now))
+            exam = users.exam_date(db, user_id) if user_id is not None else None
+        return ChatView(settings, next_push(settings, now, pushed), exam)
 
     def count_subscribed(self) -> int:
         """How many chats get a daily push."""

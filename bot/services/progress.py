@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.content import Catalog, Item
 from bot.core.plan import LEECH_LAPSES, Phase
 from bot.core.selection import today_phase
-from bot.core.srs import retrievability
+from bot.core.srs import recall_in_a_week, retrievability
 from bot.core.stats import (
     SessionResult,
     Stats,
@@ -39,10 +39,10 @@ class Progress:
 
 
 class WeakSpots(NamedTuple):
-    """The categories and the studied items with the lowest recall now."""
+    """The categories and the studied items that will be remembered least a week from now."""
 
-    categories: list[tuple[str, float, int]]  # (category, mean recall, items studied)
-    items: list[tuple[Item, float]]
+    categories: list[tuple[str, float, int]]  # (category, mean recall in a week, items studied)
+    items: list[tuple[Item, float]]  # (item, recall in a week), weakest first
 
 
 class ProgressService:
@@ -133,22 +133,27 @@ class ProgressService:
         )
 
     def weak_spots(self, user_id: int, now: datetime) -> WeakSpots:
-        """The five categories and the ten studied items with the lowest recall now
-        (suspended items left out)."""
+        """The five categories and the ten studied items with the lowest recall a week from
+        now (suspended items left out); among equals, the item forgotten more often first.
+
+        Recall a week ahead, not now: right after any review fsrs's recall now is 1.0, so an
+        item just rated "No idea" would rank as the strongest.
+        """
         self.catalog.refresh()
         with self.sessions.begin() as db:
             off = cards.marks(db, [user_id])[user_id].suspended
             learner_cards = cards.read(db, [user_id], suspended={user_id: off})[user_id]
         by_category: dict[str, list[float]] = {}
-        found: list[tuple[Item, float]] = []
+        found: list[tuple[float, int, Item]] = []
         for item in self.catalog.in_curriculum_order():
             card = learner_cards.get(item.id)
             if card is None or card.suspended:
                 continue
-            r = retrievability(self.scheduler, card, now)
-            found.append((item, r))
+            r = recall_in_a_week(self.scheduler, card, now)
+            found.append((r, card.lapses, item))
             by_category.setdefault(item.category, []).append(r)
         categories = sorted(
             ((c, sum(v) / len(v), len(v)) for c, v in by_category.items()), key=lambda row: row[1]
         )
-        return WeakSpots(categories[:5], sorted(found, key=lambda row: (row[1], row[0].id))[:10])
+        found.sort(key=lambda row: (row[0], -row[1], row[2].id))
+        return WeakSpots(categories[:5], [(item, r) for r, _lapses, item in found[:10]])

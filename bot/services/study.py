@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DEFAULT_WEIGHTS, Settings
+from bot.core.attempt import Attempt, check_attempt
 from bot.core.content import Catalog, Item
 from bot.core.plan import LEECH_LAPSES, leech_hint
 from bot.core.search import FIND_LIMIT, find_items, item_by_id
 from bot.core.selection import Learner, Mix, Selection, choose
-from bot.core.srs import CardSnapshot, Grade, make_scheduler, retrievability
+from bot.core.srs import CardSnapshot, Grade, make_scheduler, preview_intervals, retrievability
 from bot.core.stats import due_counts, local_midnight, streak
 from bot.services.reviews import rebuild_card, record_review
 from bot.storage.repo import cards, reviews, sessions, users
@@ -87,6 +88,12 @@ class Current:
     retry: bool
     lead: str = ""  # shown above the first item of a daily push ("12 items due today")
     hint: str = ""  # for a leech: what to work through
+    # At a reveal: the days until the item comes back after each rating (1, 2, 3), from fsrs
+    # for this card now; a 1 before the session's retries brings it back in this session.
+    intervals: tuple[float, ...] = ()
+    again_today: bool = False
+    message_id: int | None = None  # the chat message that shows it with live buttons
+    answer_shown: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,13 +107,19 @@ class Started:
     selection: Selection
     user_id: int = 0
     first: Current | None = None
+    # The sessions this one replaced (the learner's open one in the chat): their messages'
+    # buttons are taken away.
+    ended: tuple[sessions.Ended, ...] = ()
 
 
 class Revealed(NamedTuple):
-    """A reveal: ``refusal`` "" and the item whose answer to show, or why not."""
+    """A reveal: ``refusal`` "" and the item whose answer to show, or why not. ``again``: the
+    answer was shown before (a repeated press, or one redelivered after a crash): show it
+    again, in the same place, without recording anything."""
 
     refusal: str
     current: Current | None = None
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,17 @@ class Answered:
     # recorded rating; after a repeated press only when its first handling never got that far
     # (the process died between the commit and the send).
     present: bool = False
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Text typed in a chat: ``status`` "none" (no session open there), "revealed" (the answer
+    is shown: the buttons rate it) or "checked": the answer is revealed now, and ``attempt``
+    says which key points the text covered."""
+
+    status: str
+    current: Current | None = None
+    attempt: Attempt | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +297,7 @@ class StudyService:
             nudged = self._nudges(db, requests, learners, chosen, now, nudge_after)
             # The writes come last: on SQLite the first one takes the database's write lock
             # until the commit, and everyone else's writes wait.
-            sessions.cancel_active(
+            ended = sessions.cancel_active(
                 db, [(lr.user_id, r.chat_id) for r, lr in zip(requests, learners, strict=True)], now
             )
             opened = [k for k, (selection, _notice) in enumerate(chosen) if selection.item_ids]
@@ -294,6 +318,7 @@ class StudyService:
             )
             users.set_nudged(db, [learners[k].user_id for k in nudged], now)
         session_of = dict(zip(opened, ids, strict=True))
+        ended_in = {(e.chat_id, e.user_id): e for e in ended}
         out = []
         for k, (learner, (selection, notice)) in enumerate(zip(learners, chosen, strict=True)):
             session_id = session_of.get(k, 0)
@@ -304,7 +329,18 @@ class StudyService:
                 card = learner.cards.get(item.id)
                 first = self._at(session_id, 0, len(selection.item_ids), item, card, notice)
             size = len(selection.item_ids) if session_id else 0
-            out.append(Started(session_id, size, notice, selection, learner.user_id, first))
+            gone = ended_in.get((requests[k].chat_id, learner.user_id))
+            out.append(
+                Started(
+                    session_id,
+                    size,
+                    notice,
+                    selection,
+                    learner.user_id,
+                    first,
+                    (gone,) if gone is not None else (),
+                )
+            )
         return out
 
     def _learners(
@@ -383,7 +419,7 @@ class StudyService:
         if item is None:
             raise KeyError(item_id)
         with self.sessions.begin() as db:
-            sessions.cancel_active(db, [(user_id, chat_id)], now)
+            ended = sessions.cancel_active(db, [(user_id, chat_id)], now)
             values = sessions.values(
                 user_id=user_id,
                 chat_id=chat_id,
@@ -396,7 +432,7 @@ class StudyService:
             (session_id,) = sessions.add(db, [values])
             card = cards.read(db, [user_id], [item.id])[user_id].get(item.id)
         first = self._at(session_id, 0, 1, item, card, "")
-        return Started(session_id, 1, "", Selection((item.id,)), user_id, first)
+        return Started(session_id, 1, "", Selection((item.id,)), user_id, first, tuple(ended))
 
     # Where a session is --------------------------------------------------------------------
 
@@ -410,9 +446,10 @@ class StudyService:
         db: Session,
         state: SessionState | None,
         known: Mapping[str, CardSnapshot | None] | None = None,
+        now: datetime | None = None,
     ) -> Current | None:
         """``current`` inside a transaction (``known``: cards already read, by item id, None
-        for an item never seen)."""
+        for an item never seen; ``now``: with the intervals each rating would give)."""
         if state is None or state.status != "active":
             return None
         queue = state.queue
@@ -432,7 +469,16 @@ class StudyService:
             card = cards.read(db, [state.user_id], [item.id])[state.user_id].get(item.id)
         lead = state.notice if state.kind == "push" and position == 0 else ""
         return self._at(
-            state.id, position, len(queue), item, card, lead, retry=position >= state.retry_from
+            state.id,
+            position,
+            len(queue),
+            item,
+            card,
+            lead,
+            retry=position >= state.retry_from,
+            now=now,
+            message_id=state.message_id,
+            answer_shown=state.revealed == position,
         )
 
     def _at(
@@ -445,11 +491,31 @@ class StudyService:
         lead: str,
         *,
         retry: bool = False,
+        now: datetime | None = None,
+        message_id: int | None = None,
+        answer_shown: bool = False,
     ) -> Current:
         hint = ""
         if card is not None and card.lapses >= LEECH_LAPSES:
             hint = leech_hint(item, card.lapses, self.catalog.in_curriculum_order())
-        return Current(session_id, position, position + 1, total, item, retry, lead, hint)
+        intervals: tuple[float, ...] = ()
+        if now is not None:
+            ahead = preview_intervals(self.scheduler, card, item.id, now)
+            intervals = tuple(ahead[g] for g in Grade)
+        return Current(
+            session_id,
+            position,
+            position + 1,
+            total,
+            item,
+            retry,
+            lead,
+            hint,
+            intervals,
+            again_today=not retry,
+            message_id=message_id,
+            answer_shown=answer_shown,
+        )
 
     def active_session(self, user_id: int, chat_id: int | None) -> int:
         """The id of the user's open session in this chat, or 0."""
@@ -462,6 +528,7 @@ class StudyService:
         self,
         session_id: int,
         position: int,
+        now: datetime | None = None,
         *,
         user_id: int | None = None,
         telegram_id: int | None = None,
@@ -469,16 +536,65 @@ class StudyService:
         """Claim the reveal of the current item's answer, for the learner ``user_id`` or the
         Telegram user ``telegram_id`` (the session's owner is checked in the same statement).
 
-        Returns the item whose answer to show, or the refusal ("revealed" when it was already
-        shown).
+        Returns the item whose answer to show, with the interval each rating would give at
+        ``now``, or the refusal. A press on an answer already shown (repeated, or redelivered
+        after a crash before the chat got it) returns it again, marked ``again``: the chat is
+        brought to what the session shows, whichever handling got there first.
         """
+        now = now or datetime.now(UTC)
         with self.sessions.begin() as db:
-            if sessions.claim_reveal(
+            claimed = sessions.claim_reveal(
                 db, session_id, position, user_id=user_id, telegram_id=telegram_id
-            ):
-                return Revealed("", self._current(db, sessions.state(db, session_id)))
+            )
             state = sessions.state(db, session_id)
-            return Revealed(check_press(state, position, user_id, telegram_id) or "revealed")
+            if not claimed:
+                refusal = check_press(state, position, user_id, telegram_id)
+                if refusal:
+                    return Revealed(refusal)
+            return Revealed("", self._current(db, state, now=now), again=not claimed)
+
+    def typed_answer(self, user_id: int, chat_id: int | None, text: str, now: datetime) -> Typed:
+        """Text the learner typed in a chat: before the reveal of the current item, an answer
+        attempt, checked against its key points, and the reveal happens (as "Show answer")."""
+        with self.sessions.begin() as db:
+            session_id = sessions.active_id(db, user_id, chat_id)
+            state = sessions.state(db, session_id) if session_id else None
+            cur = self._current(db, state, now=now)
+            if state is None or cur is None:
+                return Typed("none")
+            if state.revealed == cur.position or not sessions.claim_reveal(
+                db, state.id, cur.position, user_id=user_id
+            ):
+                return Typed("revealed", cur)
+        return Typed("checked", cur, check_attempt(cur.item.key_points, text))
+
+    def open_current(
+        self, user_id: int, chat_id: int | None, now: datetime | None = None
+    ) -> Current | None:
+        """The item the learner's open session in this chat is at, or None (``now``: with the
+        intervals of its ratings)."""
+        with self.sessions.begin() as db:
+            session_id = sessions.active_id(db, user_id, chat_id)
+            state = sessions.state(db, session_id) if session_id else None
+            return self._current(db, state, now=now)
+
+    def claim_full_answer(
+        self, session_id: int, position: int, message_id: int, *, telegram_id: int
+    ) -> Revealed:
+        """[Full answer] pressed on ``message_id``: the item, when the press is its owner's,
+        on the current item with its answer shown, and its buttons are on that message (they
+        are claimed for the move: a repeated press gets "sent")."""
+        with self.sessions.begin() as db:
+            state = sessions.state(db, session_id)
+            refusal = check_press(state, position, telegram_id=telegram_id)
+            if refusal:
+                return Revealed(refusal)
+            assert state is not None
+            if state.revealed != position:
+                return Revealed("hidden")
+            if not sessions.claim_buttons(db, session_id, message_id):
+                return Revealed("sent")
+            return Revealed("", self._current(db, state))
 
     def answer(
         self,
@@ -586,10 +702,18 @@ class StudyService:
             present=True,
         )
 
-    def presented(self, session_id: int, position: int) -> None:
-        """Record that the chat was sent what the session shows at ``position``."""
+    def presented(self, session_id: int, position: int, message_id: int | None = None) -> None:
+        """Record that the chat was sent what the session shows at ``position`` (and, when
+        given, the message that carries its buttons now)."""
         with self.sessions.begin() as db:
             sessions.mark_presented(db, session_id, position)
+            if message_id is not None:
+                sessions.set_message(db, session_id, message_id)
+
+    def moved_buttons(self, session_id: int, message_id: int | None) -> None:
+        """Record that the session's live buttons are now on ``message_id`` (None: on none)."""
+        with self.sessions.begin() as db:
+            sessions.set_message(db, session_id, message_id)
 
     def skip(
         self,
@@ -620,10 +744,11 @@ class StudyService:
             sessions.move(db, session_id, position + 1, now, state.queue, done=done)
             return ""
 
-    def close(self, session_id: int, now: datetime, status: str = "finished") -> bool:
-        """End a session early (``finished`` keeps it in the history, ``cancelled`` does too)."""
+    def close(self, session_id: int, now: datetime) -> bool:
+        """End a session (early, or at its end); False when it had ended already. A session
+        with no rating ends "cancelled": it is in no count and no history."""
         with self.sessions.begin() as db:
-            return sessions.close(db, session_id, now, status)
+            return sessions.close(db, session_id, now)
 
     def summary(self, session_id: int, now: datetime, tz: tzinfo) -> Summary:
         """Counts per rating, time spent, items due tomorrow and the day streak."""

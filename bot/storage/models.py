@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -95,6 +96,8 @@ class Chat(Base):
     schedule_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     quiet: Mapped[str] = mapped_column(String(11), default="")  # "22:00-07:00": no pushes
+    # Groups: quiz items posted as native quiz polls (an admin can switch it off).
+    quiz_polls: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class CardState(Base):
@@ -143,6 +146,9 @@ class StudySession(Base):
     presenting: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
     presenting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     presented: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
+    # The chat message that carries the session's live buttons (the question, or the answer's
+    # ratings), so that ending the session can take them away; None in the terminal.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -200,6 +206,38 @@ class GroupPost(Base):
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revealed: Mapped[bool] = mapped_column(Boolean, default=False)
     push_date: Mapped[date | None] = mapped_column(Date)  # set when posted by the daily push
+    # The group session the post belongs to, and its place there (0-based): "2/5" is 1.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("group_sessions.id", ondelete="CASCADE")
+    )
+    position: Mapped[int | None] = mapped_column(Integer)
+
+
+class GroupSession(Base):
+    """Items posted to a group together (by /study N or the daily push), summed up once."""
+
+    __tablename__ = "group_sessions"
+    __table_args__ = (Index("ix_group_sessions_chat", "chat_id", "summary_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # "push" or "study"
+    size: Mapped[int] = mapped_column(Integer)  # items planned: the 5 of "2/5"
+    push_date: Mapped[date | None] = mapped_column(Date)  # the push's local day, if a push
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Claimed before the summary is sent, so that it is sent once (never twice; a crash
+    # between the claim and the send loses it, as with a push).
+    summary_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GroupPoll(Base):
+    """A quiz poll a group post was sent as: members' answers arrive by the poll's id."""
+
+    __tablename__ = "group_polls"
+
+    poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("group_posts.id", ondelete="CASCADE"))
+    correct_option: Mapped[int] = mapped_column(Integer)  # as sent (after the shuffle)
 
 
 class GroupRating(Base):

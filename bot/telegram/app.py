@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import io
 import logging
@@ -19,6 +20,9 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings, Webhook
+from bot.core.content import Catalog, answer_markdown
+from bot.core.formulas import FormulaCache
+from bot.core.render import Formula, split_display
 from bot.services.container import open_services
 from bot.telegram import handlers
 from bot.telegram.deps import Deps, deps_of
@@ -135,6 +139,19 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     chats = await restore_jobs(app, then=gc.freeze)
     logger.info("daily push scheduled for %d chat(s)", chats)
     logger.info("bot @%s started", app.bot.username)
+    d = deps_of(app)
+    d.start_predraw(functools.partial(_catalog_formulas, d.study.catalog))
+
+
+def _catalog_formulas(catalog: Catalog) -> list[tuple[str, bool]]:
+    """Every display formula of the items, once each, in the order a new learner meets them."""
+    found: dict[tuple[str, bool], None] = {}
+    for item in catalog.in_curriculum_order():
+        for text in (item.question, answer_markdown(item)):
+            for part in split_display(text):
+                if isinstance(part, Formula):
+                    found.setdefault((part.latex, part.boxed))
+    return list(found)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -165,7 +182,8 @@ def build_application(settings: Settings, deps: Deps) -> Application:  # type: i
         .concurrent_updates(True)
     )
     if settings.rate_limiter:
-        # Telegram's limits, with people served before the daily push (see FloodLimiter).
+        # Telegram's limits, with people served before the daily push and, in a group, replies
+        # before posts (see FloodLimiter; posts pass rate_limit_args, see ratelimit.Priority).
         builder = builder.rate_limiter(FloodLimiter(max_retries=5))  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["deps"] = deps
@@ -184,6 +202,7 @@ def make_deps(settings: Settings) -> Deps:
         groups=s.groups,
         settings=settings,
         close_services=s.close,
+        formulas=FormulaCache(settings.cache_dir / "formulas" if settings.cache_dir else None),
     )
 
 

@@ -30,14 +30,28 @@ class Action(StrEnum):
     CHANGE_TO = "x"  # the new rating: review, grade
     NOOP = "n"  # an inert button that shows what was chosen
     RESET = "z"  # /reset's confirmation: y or n
-    SETTINGS = "t"  # a /settings button: on, off, h-, h+, s-, s+
+    SETTINGS = "t"  # a /settings button: a change (SETTINGS_CHANGES), or a zone to choose
     OPEN = "o"  # study one item now (/find, /weak): its id
     FORGET = "f"  # /forget_me's confirmation: y or n
     UNSUSPEND = "u"  # bring a suspended item back: its id
     DRILL = "d"  # drill a category (/weak): its name
+    TICK = "m"  # a key point ticked or unticked under an answer: session, position, ticks
+    FULL = "w"  # [Full answer] under a revealed answer: session, position
+    CONTINUE = "y"  # [Continue] an open session (asked by /study): session
+    STUDY = "b"  # start a session: its size, and a type (/start, a summary, /study's question)
+    MENU = "q"  # a /start or summary button: stats, daily, how
+    TRY = "e"  # [Try 3 items now] under the welcome to a group
+    QUIZ_POLLS = "v"  # a group's /settings: quiz items as quiz polls, on or off
 
 
-SETTINGS_CHANGES = ("on", "off", "h-", "h+", "s-", "s+")
+# The push on or off, its time and size an hour or an item earlier or later, quiet hours off
+# (q0) or 22:00-07:00 (q1), the interview date cleared (e0), and a zone (z?) or a date (e?)
+# typed next.
+SETTINGS_CHANGES = ("on", "off", "h-", "h+", "s-", "s+", "q0", "q1", "e0", "e?", "z?")
+# A zone chosen by its button ("z:Europe/Berlin", "z:UTC+05:30"), with the push time to set at
+# the same time when /daily asked which zone was meant ("z:Asia/Kolkata@08:00").
+_ZONE_CHOICE = r"z:[A-Za-z][A-Za-z0-9_+/-]{0,39}(?::[0-9]{2})?(?:@[0-9]{2}:[0-9]{2})?"
+_SETTINGS = "|".join([*map(re.escape, SETTINGS_CHANGES), _ZONE_CHOICE])
 
 _SESSION = r":(?P<id>[0-9]{1,12}):(?P<position>[0-9]{1,6})"
 # Group posts and rating changes have no position: their data keeps a 0 in its place.
@@ -56,11 +70,19 @@ _FIELDS = {
     Action.CHANGE_TO: _NO_POSITION + _GRADE,
     Action.NOOP: "",
     Action.RESET: _YES_NO,
-    Action.SETTINGS: ":(?P<arg>" + "|".join(map(re.escape, SETTINGS_CHANGES)) + ")",
+    Action.SETTINGS: ":(?P<arg>" + _SETTINGS + ")",
     Action.OPEN: _ITEM,
     Action.FORGET: _YES_NO,
     Action.UNSUSPEND: _ITEM,
     Action.DRILL: r":(?P<arg>[a-z_]{1,40})",
+    # The ticked key points as a bit mask (a key point list has at most 6 items).
+    Action.TICK: _SESSION + r":(?P<arg>[0-9]{1,2})",
+    Action.FULL: _SESSION,
+    Action.CONTINUE: r":(?P<id>[0-9]{1,12})",
+    Action.STUDY: r":(?P<arg>[0-9]{1,2}(?:-[a-z]{1,12})?)",
+    Action.MENU: r":(?P<arg>stats|daily|how)",
+    Action.TRY: "",
+    Action.QUIZ_POLLS: r":(?P<arg>on|off)",
 }
 # re.match (as CallbackQueryHandler uses it) anchors the start; \Z the very end ($ would let a
 # trailing newline through).

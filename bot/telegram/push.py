@@ -38,9 +38,9 @@ from bot.core.render import Formula
 from bot.services.push import PlannedPush
 from bot.services.study import Current
 from bot.telegram.deps import Deps, deps_of
-from bot.telegram.group_messages import post_items
+from bot.telegram.group_sessions import run_session
 from bot.telegram.keyboards import question_keyboard
-from bot.telegram.messages import present, question_parts, send_parts
+from bot.telegram.messages import clear_buttons, present, question_parts, send_parts
 from bot.telegram.ratelimit import PUSHING, retry_seconds
 from bot.telegram.request import NotSent
 
@@ -84,12 +84,18 @@ class RetryingBot:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.rate_limiter = getattr(bot, "rate_limiter", None)  # for ratelimit.with_priority
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Message:
         return await with_retries(lambda: self.bot.send_message(chat_id, text, **kwargs))
 
     async def send_photo(self, chat_id: int, photo: Any, **kwargs: Any) -> Message:
         return await with_retries(lambda: self.bot.send_photo(chat_id, photo, **kwargs))
+
+    async def send_poll(
+        self, chat_id: int, question: str, options: list[str], **kwargs: Any
+    ) -> Message:
+        return await with_retries(lambda: self.bot.send_poll(chat_id, question, options, **kwargs))
 
 
 async def push_chat(
@@ -186,21 +192,18 @@ async def _deliver(
         if push.planned.error:
             raise RuntimeError(push.planned.error)
         if chat.is_group:
-            # A push cut off by a crash resumes: only the items it did not post yet. A post is
-            # recorded before it is sent, so one whose send may have arrived counts as posted
-            # (never twice); one that stopped at an unknown answer is not resumed at all.
-            done = await d.run(d.groups.push_posts, chat.chat_id, day)
-            item_ids = await d.run(
-                d.groups.pick_items, chat.chat_id, chat.group_items - done, now or d.clock()
+            # A group session; a push cut off by a crash resumes it: only the items it did not
+            # post yet. A post is recorded before it is sent, so one whose send may have
+            # arrived counts as posted (never twice); one that stopped at an unknown answer is
+            # not resumed at all. The group's last session gets its summary first, if owed.
+            plan = await d.run(
+                d.groups.push_session, chat.chat_id, chat.group_items, day, now or d.clock()
             )
-            sent = done + await post_items(
-                bot,
-                chat.chat_id,
-                item_ids,
-                d,
-                push_date=day,
-                header="" if done else "Today's items",
-            )
+            sent = 0
+            if plan is not None:
+                sent = plan.start + await run_session(
+                    bot, app.job_queue, chat.chat_id, plan, d, push_date=day
+                )
         else:
             # One message: the due line and the first item, so a push is all-or-nothing.
             assert push.planned.started is not None
@@ -208,9 +211,13 @@ async def _deliver(
             session_id = push.planned.started.session_id
             if push.current is not None and push.parts is not None:
                 keyboard = question_keyboard(session_id, push.current.position)
-                await send_parts(bot, chat.chat_id, push.parts, d, keyboard)
+                shown = await send_parts(bot, chat.chat_id, push.parts, d, keyboard)
+                await d.run(d.study.moved_buttons, session_id, shown or None)
             elif sent:
                 await present(bot, chat.chat_id, session_id, d)
+            for ended in push.planned.started.ended:  # the session this push replaced
+                with contextlib.suppress(Exception):
+                    await clear_buttons(bot, ended.chat_id, ended.message_id)
         status = "sent" if sent else "empty"
         await outcomes.write(chat.chat_id, day, status, sent)
         return status

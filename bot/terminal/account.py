@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.core.text import plural
 from bot.services import privacy
 from bot.terminal.common import Env, open_services, read_line, user_name
 
@@ -20,7 +21,7 @@ def cmd_reset(env: Env, args: argparse.Namespace) -> int:
     services = open_services(env)
     sessions = services.study.sessions
     deleted = privacy.reset(sessions, services.study.local_user(name, env.clock()))
-    env.out.print(f"Progress of {name!r} deleted ({deleted} reviews).")
+    env.out.print(f"Progress of {name!r} deleted ({plural(deleted, 'review')}).")
     return 0
 
 
@@ -39,5 +40,5 @@ def cmd_export(env: Env, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"studybot: cannot write {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    env.out.print(f"Wrote {len(rows)} review(s) of {name!r} to {args.file}.", markup=False)
+    env.out.print(f"Wrote {plural(len(rows), 'review')} of {name!r} to {args.file}.", markup=False)
     return 0

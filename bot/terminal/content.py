@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.core.content import CATEGORIES, ITEM_TYPES, validate_dirs
+from bot.core.text import plural
 from bot.terminal.common import Env
 
 
@@ -22,7 +23,7 @@ def cmd_check_content(env: Env, args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) in {', '.join(map(str, dirs))}", file=sys.stderr)
+        print(f"{plural(len(problems), 'problem')} in {', '.join(map(str, dirs))}", file=sys.stderr)
         return 1
     from rich.table import Table
 

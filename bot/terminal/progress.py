@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import argparse
 
-from bot.core.plan import countdown, parse_date
+from bot.core.inputs import parse_exam_date
+from bot.core.plan import countdown
+from bot.core.text import NO_REVIEWS_YET, plural, stats_summary
 from bot.terminal.common import Env, UsageError, open_services, user_name
 
 
 def cmd_exam(env: Env, args: argparse.Namespace) -> int:
     """Interview-date mode: no interval past the day, the daily mix follows the countdown."""
     exam = None
-    if args.date.lower() != "off":
+    text = " ".join(args.date)  # "in 3 weeks" comes as three arguments
+    if text.lower() != "off":
         try:
-            exam = parse_date(args.date)
+            exam = parse_exam_date(text, env.clock(), env.tz)
         except ValueError as exc:
-            raise UsageError(f"{exc}; use YYYY-MM-DD, or 'off'") from None
+            raise UsageError(
+                f"{exc}; give a day (YYYY-MM-DD, 20 Jan, in 3 weeks) or 'off'"
+            ) from None
     services = open_services(env)
     user_id = services.study.local_user(user_name(env, args), env.clock())
     try:
         services.progress.set_exam(user_id, exam, env.clock(), env.tz)
     except ValueError as exc:
-        raise UsageError(f"{args.date}: {exc}; give the day of your interview") from None
+        raise UsageError(f"{text}: {exc}; give the day of your interview") from None
     if exam is None:
         env.out.print("Interview date cleared: new items follow the six-week plan.")
         return 0
@@ -38,20 +43,19 @@ def cmd_stats(env: Env, args: argparse.Namespace) -> int:
     st = services.progress.stats(user_id, env.clock(), env.tz)
     out = env.out
     out.rule(f"Progress of {user_name(env, args)}")
-    out.print(
-        f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
-        f"sessions completed: {st.sessions}"
-    )
-    out.print(
-        f"Streak: {st.streak.current} day(s) in a row · active {st.streak.active_last_14} "
-        f"of the last 14 days"
-    )
-    out.print(f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}")
+    if st.reviews:
+        for line in stats_summary(st):
+            out.print(line, markup=False)
+    else:
+        out.print(NO_REVIEWS_YET)
+        out.print(f"{plural(st.total_items, 'item')} to study. Start with: studybot study")
     progress = services.progress.progress(user_id, env.clock(), env.tz)
     if progress.exam is not None and progress.phase is not None:
         out.print(f"{countdown(progress.phase)} (interview {progress.exam:%Y-%m-%d})")
     elif progress.phase is not None:
         out.print(f"Plan: {progress.phase.label}")
+    if not st.reviews:
+        return 0
     out.print(
         f"Seen {progress.seen} of {progress.total} items · estimated recall of the whole "
         f"catalog {progress.mean_recall:.0%}"

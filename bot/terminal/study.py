@@ -11,7 +11,7 @@ from bot.core.content import TYPE_ALIASES, Item, answer_markdown
 from bot.core.render import to_terminal_markdown
 from bot.core.selection import MAX_SESSION_ITEMS
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.core.text import days, duration
+from bot.core.text import comes_back, duration, plural
 from bot.terminal.common import Env, UsageError, open_services, read_line, user_name
 
 if TYPE_CHECKING:
@@ -27,9 +27,7 @@ def parse_count(raw: str, out: Console) -> int:
     if n < 1:
         raise UsageError(f"-n {n}: ask for at least 1 item, e.g. -n 10")
     if n > MAX_SESSION_ITEMS:
-        out.print(
-            f"Note: -n {n} is more than {MAX_SESSION_ITEMS}; studying {MAX_SESSION_ITEMS} items."
-        )
+        out.print(f"A session has at most {MAX_SESSION_ITEMS} items: studying {MAX_SESSION_ITEMS}.")
         n = MAX_SESSION_ITEMS
     return n
 
@@ -76,7 +74,8 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
         user_id = service.local_user(name, env.clock())
         started = service.start_item_session(user_id, item.id, env.clock())
     if started.notice:
-        env.out.print(f"Note: {started.notice}.")
+        notice = started.notice.strip()
+        env.out.print(notice[:1].upper() + notice[1:] + ("" if notice.endswith(".") else "."))
     if not started.session_id:
         env.out.print(
             "Nothing to study right now: no items are due and no new items are left."
@@ -92,11 +91,19 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
         if key == "s":
             service.skip(current.session_id, current.position, env.clock())
             continue
-        service.reveal(current.session_id, current.position)
+        revealed = service.reveal(current.session_id, current.position, env.clock()).current
         _show_answer(env, current.item)
+        prompt = "1 no idea · 2 partial · 3 got it"
+        if revealed is not None and revealed.intervals:
+            again = revealed.again_today
+            prompt = " · ".join(
+                f"{int(g)} {GRADE_LABELS[g].lower()} "
+                f"({comes_back(revealed.intervals[g - 1], g == Grade.NO_IDEA and again)})"
+                for g in Grade
+            )
         rating: int | None = None
         while rating is None:
-            key = read_line(env, "Rate: 1 no idea · 2 partial · 3 got it · s skip · q quit > ")
+            key = read_line(env, f"Rate: {prompt} · s skip · q quit > ")
             if key is None or key in ("q", "s"):
                 break
             if key in ("1", "2", "3"):
@@ -116,20 +123,20 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
             seconds=round(time.monotonic() - shown_at, 1),
         )
         label = GRADE_LABELS[Grade(rating)]
-        when = (
-            "again at the end of this session, then from tomorrow"
-            if result.retry_added
-            else f"next review in {days(result.interval_days)}"
-        )
-        env.out.print(f"Recorded: {rating} · {label} — {when}.")
+        when = comes_back(result.interval_days, result.retry_added)
+        env.out.print(f"Recorded: {rating} · {label} · {when}")
     service.close(started.session_id, env.clock())
     summary = service.summary(started.session_id, env.clock(), env.tz)
+    if not summary.reviewed:
+        env.out.print("Nothing was rated: nothing was recorded.")
+        return 0
     env.out.rule("Session summary")
     counts = " · ".join(f"{GRADE_LABELS[Grade(g)]} {summary.ratings[g]}" for g in (1, 2, 3))
-    env.out.print(f"Rated {summary.reviewed} item(s): {counts}")
+    env.out.print(f"Rated {plural(summary.reviewed, 'item')}: {counts}")
+    due = f"{summary.due_tomorrow} due tomorrow" if summary.due_tomorrow else "nothing due tomorrow"
     env.out.print(
-        f"Time spent: {duration(summary.seconds)} · due tomorrow: "
-        f"{summary.due_tomorrow} · streak: {summary.streak_days} day(s)"
+        f"Time spent: {duration(summary.seconds)} · {due} · "
+        f"streak: {plural(summary.streak_days, 'day')}"
     )
     return 0
 

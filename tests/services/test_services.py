@@ -65,7 +65,9 @@ def test_same_press_twice_records_one_review(
     assert cur is not None
     assert service.answer(started.session_id, cur.position, 3, NOW).reason == "hidden"
     assert service.reveal(started.session_id, cur.position).refusal == ""
-    assert service.reveal(started.session_id, cur.position).refusal == "revealed"
+    # Pressed again (or redelivered): shown again, nothing recorded.
+    again_shown = service.reveal(started.session_id, cur.position)
+    assert again_shown.refusal == "" and again_shown.again
     assert service.answer(started.session_id, cur.position, 3, NOW).recorded
     again = service.answer(started.session_id, cur.position, 3, NOW)
     assert (again.recorded, again.reason) == (False, "duplicate")
@@ -93,7 +95,7 @@ def test_new_item_cap_per_local_day(service: StudyService) -> None:
     assert push.size == 1  # one new item left today, and a push never goes past the cap
     asked = service.start_session(user, 5, NOW, UTC, item_type="concept")
     assert asked.size == 5 and asked.selection.past_cap == 4
-    assert "beyond today's limit of 4" in asked.notice
+    assert asked.notice == ""  # the learner asked for 5 and never set a limit: no note
     tomorrow = service.start_session(
         user, 5, NOW + timedelta(days=1), UTC, item_type="quiz", kind="push"
     )
@@ -179,11 +181,12 @@ def test_presses_by_telegram_id_reveal_rate_and_return_the_next_item(
     first = service.current(s.session_id)
     assert first is not None
     assert service.answer(s.session_id, 0, 3, NOW, telegram_id=ann).reason == "hidden"
-    assert service.reveal(s.session_id, 0, telegram_id=bob) == ("foreign", None)
-    assert service.reveal(s.session_id, 1, telegram_id=ann) == ("stale", None)
-    refusal, shown = service.reveal(s.session_id, 0, telegram_id=ann)
-    assert refusal == "" and shown == first
-    assert service.reveal(s.session_id, 0, telegram_id=ann) == ("revealed", None)
+    assert service.reveal(s.session_id, 0, telegram_id=bob).refusal == "foreign"
+    assert service.reveal(s.session_id, 1, telegram_id=ann).refusal == "stale"
+    refusal, shown, again = service.reveal(s.session_id, 0, NOW, telegram_id=ann)
+    assert refusal == "" and not again and shown is not None and shown.item == first.item
+    assert shown.intervals and shown.again_today
+    assert service.reveal(s.session_id, 0, telegram_id=ann).again
     assert service.answer(s.session_id, 0, 3, NOW, telegram_id=bob).reason == "foreign"
     answered = service.answer(s.session_id, 0, 1, NOW, telegram_id=ann)
     after = answered.next

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botapi import BotApiStandIn
+from tests.botapi import BotApiStandIn, StoredMessage, User
 from tests.conftest import write_item
 from tests.harness import RunningBot, running_bot
 
@@ -17,6 +17,25 @@ TRANSCRIPTS = (
     if os.environ.get("STUDYBOT_TRANSCRIPTS")
     else None
 )
+
+
+def _has_button(message: StoredMessage, prefix: str) -> bool:
+    return any(b.startswith(prefix) for row in message.button_texts for b in row)
+
+
+async def _full_answer(api: BotApiStandIn, chat_id: int, user: User) -> None:
+    """Show answer, then Full answer: wait for the ratings under the full answer's end."""
+    question = api.messages(chat_id)[-1]
+    api.press_button(chat_id, user, "Show answer", question.message_id)
+    await api.wait_for(lambda: _has_button(api.messages(chat_id)[-1], "Full answer"), timeout=15)
+    api.press_button(chat_id, user, "Full answer", question.message_id)
+    await api.wait_for(
+        lambda: (
+            api.messages(chat_id)[-1].message_id != question.message_id
+            and _has_button(api.messages(chat_id)[-1], "3 · Got it")
+        ),
+        timeout=15,
+    )
 
 
 async def _bot_messages(api: BotApiStandIn, chat_id: int, count: int) -> None:
@@ -36,18 +55,13 @@ async def test_full_study_session_with_reveal_and_every_rating(
         assert question.button_texts == [["Show answer", "Skip", "Know it cold"]]
         api.press_button(chat, ann, "Show answer", question.message_id)
         await api.wait_for(
-            lambda label=label: any(  # type: ignore[misc]
-                label in row for m in api.messages(chat.id) for row in m.button_texts
+            lambda label=label, q=question: _has_button(  # type: ignore[misc]
+                api.message(chat.id, q.message_id), label
             ),
             timeout=15,
         )
-        answer = next(
-            m
-            for m in reversed(api.messages(chat.id))
-            if any(label in row for row in m.button_texts)
-        )
-        edited = api.message(chat.id, question.message_id)
-        assert edited.text and "Answer" in edited.text and edited.edit_count == 1
+        answer = edited = api.message(chat.id, question.message_id)
+        assert edited.text and "Short answer" in edited.text and edited.edit_count == 1
         assert all(len(m.text or "") <= 4096 for m in api.messages(chat.id))
         before = len(api.messages(chat.id))
         api.press_button(chat, ann, label, answer.message_id)
@@ -56,16 +70,13 @@ async def test_full_study_session_with_reveal_and_every_rating(
     retry = api.messages(chat.id)[-1]
     assert retry.text and retry.text.startswith("4/4") and "once more" in retry.text
     api.press_button(chat, ann, "Show answer", retry.message_id)
-    await api.wait_for(
-        lambda: any("3 · Got it" in row for row in api.messages(chat.id)[-1].button_texts),
-        timeout=15,
-    )
+    await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "3 · Got it"), timeout=15)
     api.press_button(chat, ann, "3 · Got it", api.messages(chat.id)[-1].message_id)
     await api.wait_for(
         lambda: "Session complete" in (api.messages(chat.id)[-1].text or ""), timeout=15
     )
     summary = api.messages(chat.id)[-1].text or ""
-    assert "Rated 4: No idea 1 · Partial 1 · Got it 2" in summary
+    assert "Rated 4 items: No idea 1 · Partial 1 · Got it 2" in summary
     reviews = bot.rows("SELECT item_id, rating, chat_id FROM reviews ORDER BY id")
     assert [r for _, r, _ in reviews] == [1, 2, 3, 3]
     assert reviews[0][0] == reviews[3][0] and all(c == chat.id for *_, c in reviews)
@@ -99,11 +110,7 @@ async def test_long_answer_is_split_at_block_boundaries(api: BotApiStandIn, tmp_
         chat = api.private_chat(bob)
         api.send_text(chat, bob, "/study 1")
         await _bot_messages(api, chat.id, 1)
-        api.press_button(chat, bob, "Show answer")
-        await api.wait_for(
-            lambda: any("1 · No idea" in row for row in api.messages(chat.id)[-1].button_texts),
-            timeout=15,
-        )
+        await _full_answer(api, chat.id, bob)
     sent = api.messages(chat.id)
     assert len(sent) >= 4
     for message in sent:
@@ -132,11 +139,7 @@ async def test_display_formula_is_sent_as_photo_with_unicode_caption(
         chat = api.private_chat(cy)
         api.send_text(chat, cy, "/study 1")
         await _bot_messages(api, chat.id, 1)
-        api.press_button(chat, cy, "Show answer")
-        await api.wait_for(
-            lambda: any("3 · Got it" in row for row in api.messages(chat.id)[-1].button_texts),
-            timeout=15,
-        )
+        await _full_answer(api, chat.id, cy)
     photos = [m for m in api.messages(chat.id) if m.photo]
     assert len(photos) == 1
     assert photos[0].caption == "∇_z L = p - y"
@@ -144,15 +147,15 @@ async def test_display_formula_is_sent_as_photo_with_unicode_caption(
     assert any("begin" in t for t in texts)  # the undrawable formula falls back to text
 
 
-async def test_stats_with_chart_and_rate_limit(api: BotApiStandIn, bot: RunningBot) -> None:
+async def test_stats_first_steps_and_rate_limit(api: BotApiStandIn, bot: RunningBot) -> None:
     dee = api.user(1004, "Dee")
     chat = api.private_chat(dee)
     api.send_text(chat, dee, "/stats")
-    await api.wait_for(lambda: any(m.photo for m in api.messages(chat.id)), timeout=20)
+    await _bot_messages(api, chat.id, 1)
     text = api.messages(chat.id)[0].text or ""
-    assert f"Items studied: 0 of {len(bot.deps.study.catalog)}" in text and "Per category" in text
+    assert "No reviews yet" in text and f"{len(bot.deps.study.catalog)} items to study" in text
     api.send_text(chat, dee, "/stats")
-    await _bot_messages(api, chat.id, 3)
+    await _bot_messages(api, chat.id, 2)
     assert "once every 10 seconds" in (api.messages(chat.id)[-1].text or "")
 
 
@@ -186,7 +189,7 @@ async def test_study_999_is_clamped_with_a_notice(api: BotApiStandIn, bot: Runni
     chat = api.private_chat(fay)
     api.send_text(chat, fay, "/study 999 quiz")
     await _bot_messages(api, chat.id, 2)
-    assert "999 is more than 50; studying 50" in (api.messages(chat.id)[0].text or "")
+    assert "A session has at most 50 items." in (api.messages(chat.id)[0].text or "")
     assert "quiz" in (api.messages(chat.id)[1].text or "")
 
 
@@ -207,10 +210,7 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     assert "This button is no longer valid." in answers
     # A real rating, then the same update delivered again: one review.
     api.press_button(chat, gus, "Show answer", question.message_id)
-    await api.wait_for(
-        lambda: any("2 · Partial" in row for row in api.messages(chat.id)[-1].button_texts),
-        timeout=15,
-    )
+    await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "2 · Partial"), timeout=15)
     press = api.press_button(chat, gus, "2 · Partial")
     await api.wait_for(
         lambda: api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]],
@@ -220,11 +220,16 @@ async def test_forged_replayed_and_stale_presses_record_nothing(
     await api.wait_for(lambda: all(q.answered for q in api.callback_queries.values()), timeout=10)
     assert bot.stats(gus.id).reviews == 1
     assert api.messages(chat.id)[-1].button_texts == [["Show answer", "Skip", "Know it cold"]]
-    # A new session makes the old one's buttons stale.
+    # A new session (asked for over the open one) ends the old one: its buttons go, and a
+    # client that still shows them gets told.
     old = api.messages(chat.id)[-1]
+    old_data = old.callback_data("Show answer")
     api.send_text(chat, gus, "/study 1")
-    await api.wait_for(lambda: api.messages(chat.id)[-1].message_id != old.message_id, timeout=10)
-    stale = api.press_button(chat, gus, "Show answer", old.message_id)
+    await api.wait_for(lambda: "session open" in (api.messages(chat.id)[-1].text or ""))
+    api.press_button(chat, gus, "Start new")
+    await api.wait_for(lambda: (api.messages(chat.id)[-1].text or "").startswith("1/1"))
+    assert api.message(chat.id, old.message_id).button_texts == []
+    stale = api.press(chat, gus, old.message_id, old_data, strict=False)
     await api.wait_for(lambda: api.callback_queries[stale.query_id].answered, timeout=10)
     assert api.callback_queries[stale.query_id].text == (
         "This session has ended. Send /study to start a new one."
@@ -244,7 +249,8 @@ async def test_cancel_and_edited_messages(api: BotApiStandIn, bot: RunningBot) -
     api.edit_user_message(chat, hal, mine.message_id, "/study 40")  # edits are ignored
     api.send_text(chat, hal, "/cancel")
     await api.wait_for(
-        lambda: "Session complete" in (api.messages(chat.id)[-1].text or ""), timeout=10
+        lambda: "Cancelled. Nothing was recorded." in (api.messages(chat.id)[-1].text or ""),
+        timeout=10,
     )
-    assert bot.stats(hal.id).sessions == 1
+    assert bot.stats(hal.id).sessions == 0
     assert bot.deps.study.active_session(bot.learner(hal.id), chat.id) == 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from telegram import CallbackQuery, Update, User
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler
 
+from bot.core.schedule import ChatSettings
 from bot.telegram import keyboards
 from bot.telegram.callbacks import MAX_BYTES, Action, Callback, decode, encode, pattern
 from bot.telegram.handlers import account, basic, find, groups, learner, register, settings, study
@@ -29,10 +31,30 @@ WIRE = [
     ("t:on", (Action.SETTINGS, "on"), Callback(Action.SETTINGS, arg="on")),
     ("t:h+", (Action.SETTINGS, "h+"), Callback(Action.SETTINGS, arg="h+")),
     ("t:s-", (Action.SETTINGS, "s-"), Callback(Action.SETTINGS, arg="s-")),
+    ("t:q1", (Action.SETTINGS, "q1"), Callback(Action.SETTINGS, arg="q1")),
+    ("t:z?", (Action.SETTINGS, "z?"), Callback(Action.SETTINGS, arg="z?")),
+    (
+        "t:z:Asia/Tokyo",
+        (Action.SETTINGS, "z:Asia/Tokyo"),
+        Callback(Action.SETTINGS, arg="z:Asia/Tokyo"),
+    ),
+    (
+        "t:z:UTC+05:30@20:15",
+        (Action.SETTINGS, "z:UTC+05:30@20:15"),
+        Callback(Action.SETTINGS, arg="z:UTC+05:30@20:15"),
+    ),
     ("o:c014", (Action.OPEN, "c014"), Callback(Action.OPEN, arg="c014")),
     ("f:y", (Action.FORGET, "y"), Callback(Action.FORGET, arg="y")),
     ("u:q-12", (Action.UNSUSPEND, "q-12"), Callback(Action.UNSUSPEND, arg="q-12")),
     ("d:transformers", (Action.DRILL, "transformers"), Callback(Action.DRILL, arg="transformers")),
+    ("m:12:3:5", (Action.TICK, 12, 3, "5"), Callback(Action.TICK, id=12, position=3, arg="5")),
+    ("w:12:3", (Action.FULL, 12, 3), Callback(Action.FULL, id=12, position=3)),
+    ("y:12", (Action.CONTINUE, 12), Callback(Action.CONTINUE, id=12)),
+    ("b:10", (Action.STUDY, "10"), Callback(Action.STUDY, arg="10")),
+    ("b:20-quiz", (Action.STUDY, "20-quiz"), Callback(Action.STUDY, arg="20-quiz")),
+    ("q:stats", (Action.MENU, "stats"), Callback(Action.MENU, arg="stats")),
+    ("v:off", (Action.QUIZ_POLLS, "off"), Callback(Action.QUIZ_POLLS, arg="off")),
+    ("e", (Action.TRY,), Callback(Action.TRY)),
 ]
 
 REFUSED = [
@@ -55,11 +77,16 @@ REFUSED = [
     "z:maybe",
     "t:h*",
     "t:on:1",
+    "t:z:",
+    "t:z:../etc/passwd",
+    "t:z:Asia/Kolkata@8:00",
+    "t:z:" + "A" * 41,
     "o:",
     "o:1abc",  # an item id starts with a letter
     "o:c 14",
     "u:" + "a" * 63,  # 65 bytes
     "d:Transformers",
+    "v:maybe",
     "d:" + "a" * 41,
     "x" * 64,
     "é" * 40,
@@ -140,12 +167,22 @@ def test_keyboards_carry_the_data_of_their_actions() -> None:
     assert data(keyboards.reveal_keyboard(7)) == [["p:7:0"]]
     assert data(keyboards.reset_keyboard()) == [["z:y", "z:n"]]
     assert data(keyboards.forget_keyboard()) == [["f:y", "f:n"]]
-    assert data(keyboards.settings_keyboard(True)) == [
+    chat = ChatSettings(1, "private", "", True, True, "08:00", "Asia/Tokyo", 10, 3)
+    assert data(keyboards.settings_keyboard(chat, personal=True)) == [
         ["t:off"],
         ["t:h-", "t:h+"],
         ["t:s-", "t:s+"],
+        ["t:z:Asia/Tokyo", "t:z:UTC", "t:z:Europe/London", "t:z:Europe/Berlin"],
+        ["t:z?"],
+        ["t:q1"],
+        ["t:e?"],
     ]
-    assert data(keyboards.settings_keyboard(False))[0] == ["t:on"]
+    group = replace(chat, type="group", subscribed=False, quiet="22:00-07:00")
+    assert data(keyboards.settings_keyboard(group))[0] == ["t:on"]
+    assert data(keyboards.settings_keyboard(group))[-1] == ["t:q0"]
+    assert data(keyboards.zone_choice_keyboard(("Asia/Kolkata", "Europe/Dublin"), "08:00")) == [
+        ["t:z:Asia/Kolkata@08:00", "t:z:Europe/Dublin@08:00"]
+    ]
 
 
 # ------------------------------------------------------------------------------ routing

@@ -22,7 +22,7 @@ def _reviews(tmp_path: Path) -> list[tuple[str, int]]:
 
 
 def _has_button(message: StoredMessage, label: str) -> bool:
-    return any(label in row for row in message.button_texts)
+    return any(b.startswith(label) for row in message.button_texts for b in row)
 
 
 def _questions(api: BotApiStandIn, chat_id: int, header: str) -> int:
@@ -74,6 +74,61 @@ async def test_killed_after_a_rating_commit_the_next_question_comes_after_the_re
             await api.wait_for_call("answerCallbackQuery", count=3, timeout=20)
             await asyncio.sleep(0.5)
             assert _questions(api, chat.id, "2/2") == 1
+            assert len(_reviews(tmp_path)) == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), timeout=30)
+
+
+async def test_killed_after_a_reveal_commit_the_answer_shows_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    """The reveal is claimed (committed) before the question is edited into the answer: killed
+    in between, the redelivered press (or the same button pressed again) shows the answer."""
+    async with BotApiStandIn() as api:
+        ann = api.user(ANN, "Ann")
+        chat = api.private_chat(ann)
+        proc = await start_bot_process(api, tmp_path)
+        try:
+            await api.wait_for_call("getUpdates", timeout=30)
+            api.send_text(chat, ann, "/study 2 quiz")
+            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            question = api.messages(chat.id)[-1]
+            data = question.callback_data("Show answer")
+            api.hold("answerCallbackQuery")
+            press = api.press(chat, ann, question.message_id, data)
+            await api.wait_for(lambda: api.held["answerCallbackQuery"] == 1, timeout=20)
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        api.release("answerCallbackQuery")
+        with sqlite3.connect(tmp_path / "proc.db") as conn:
+            assert list(conn.execute("SELECT revealed FROM study_sessions")) == [(0,)]
+        assert not _has_button(api.message(chat.id, question.message_id), "3 · Got it")
+
+        proc = await start_bot_process(api, tmp_path, log_name="bot2.log")
+        try:
+            await api.wait_for_call("getUpdates", count=2, timeout=30)
+            api.replay(press.update_id)
+            await api.wait_for(
+                lambda: _has_button(api.message(chat.id, question.message_id), "3 · Got it"),
+                timeout=20,
+            )
+            assert "Short answer" in (api.message(chat.id, question.message_id).text or "")
+            # Pressed once more (a client that still showed the question): the same answer,
+            # in the same message, and nothing new in the chat.
+            count = len(api.messages(chat.id))
+            api.press(chat, ann, question.message_id, data, strict=False)
+            await api.wait_for_call("answerCallbackQuery", count=3, timeout=20)
+            await asyncio.sleep(0.5)
+            assert len(api.messages(chat.id)) == count
+            assert _has_button(api.message(chat.id, question.message_id), "3 · Got it")
+            # And the session goes on from there.
+            api.press_button(chat, ann, "3 · Got it", question.message_id)
+            await api.wait_for(lambda: _questions(api, chat.id, "2/2") == 1, timeout=20)
             assert len(_reviews(tmp_path)) == 1
         finally:
             proc.send_signal(signal.SIGTERM)

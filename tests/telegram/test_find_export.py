@@ -37,7 +37,12 @@ async def _rating_message(api: BotApiStandIn, chat_id: int) -> StoredMessage:
     """The newest message with the rating buttons under it (waited for)."""
     message: StoredMessage = await api.wait_for(
         lambda: next(
-            (m for m in reversed(api.messages(chat_id)) if RATINGS in m.button_texts), None
+            (
+                m
+                for m in reversed(api.messages(chat_id))
+                if any(b.startswith(RATINGS[0]) for row in m.button_texts for b in row)
+            ),
+            None,
         ),
         timeout=15,
     )
@@ -78,7 +83,7 @@ async def test_find_lists_buttons_and_a_press_studies_that_item(
     assert "Rotary positional embeddings (RoPE)" in (question.text or "")
     assert question.button_texts[0][:2] == ["Show answer", "Skip"]
     summary = await _rate_shown_item(api, chat, ann)
-    assert "Rated 1: No idea 0 · Partial 0 · Got it 1" in (summary.text or "")
+    assert "Rated 1 item: No idea 0 · Partial 0 · Got it 1" in (summary.text or "")
     assert bot.rows("SELECT item_id, rating FROM reviews") == [("c014", 3)]
     assert bot.rows("SELECT kind, queue, status FROM study_sessions") == [
         ("item", "c014", "finished")
@@ -103,7 +108,7 @@ async def test_item_opens_one_item_directly_and_in_a_group_posts_it(
     retry = await _rate_shown_item(api, chat, bob, "1 · No idea")
     assert (retry.text or "").startswith("2/2") and "once more" in (retry.text or "")  # as usual
     summary = await _rate_shown_item(api, chat, bob, "3 · Got it")
-    assert "Rated 2: No idea 1 · Partial 0 · Got it 1" in (summary.text or "")
+    assert "Rated 2 items: No idea 1 · Partial 0 · Got it 1" in (summary.text or "")
     group = api.group(-6100, "Prep group")
     api.send_text(group, bob, "/item q001")
     post = await _reply(api, group.id, 1)
@@ -161,8 +166,8 @@ async def test_export_sends_own_history_as_csv_and_never_in_a_group(
         await _rate_shown_item(api, chat, user, "2 · Partial")
     group = api.group(-6200, "Prep group")
     api.send_text(group, dee, "/export")
-    refusal = await _reply(api, group.id, 1)
-    assert "private chat" in (refusal.text or "") and refusal.kind == "text"
+    sent = await _reply(api, group.id, 1)  # the CSV goes to her private chat, not the group
+    assert sent.text == "Sent to you in private." and sent.kind == "text"
     api.send_text(dee_chat, dee, "/export")
     document = await api.wait_for(
         lambda: next((m for m in api.messages(dee_chat.id) if m.kind == "document"), None),
@@ -170,7 +175,7 @@ async def test_export_sends_own_history_as_csv_and_never_in_a_group(
     )
     assert document.document is not None
     assert document.document["file_name"].endswith(".csv")
-    assert "2 review(s)" in (document.caption or "")
+    assert "2 reviews" in (document.caption or "")
     upload = api.files[document.document["file_id"]]
     assert upload is not None
     rows = list(csv.reader(io.StringIO(upload.data.decode("utf-8"))))
@@ -207,10 +212,10 @@ async def test_forget_me_deletes_the_person_and_their_name_leaves_group_tallies(
     await api.wait_for(
         lambda: "Fay, Gus" in (api.message(group.id, rated.message_id).text or ""), timeout=15
     )
-    # In a group /forget_me only points to the private chat.
+    # In a group /forget_me is answered in the private chat: the group sees one line.
     api.send_text(group, fay, "/forget_me")
-    pointer = await _reply(api, group.id, len(api.messages(group.id)) + 1)
-    assert "private chat" in (pointer.text or "") and pointer.button_texts == []
+    sent = await _reply(api, group.id, len(api.messages(group.id)) + 1)
+    assert sent.text == "Sent to you in private." and sent.button_texts == []
     # Cancel first, then confirm; a second confirmation (and a repeated press) change nothing.
     api.send_text(fay_chat, fay, "/forget_me")
     ask = await _reply(api, fay_chat.id, len(api.messages(fay_chat.id)) + 1)
@@ -291,13 +296,13 @@ def test_terminal_find_study_item_and_export(env: dict[str, str], tmp_path: Path
     ]
     done = studybot(["study", "--item", "C013", "--user", "ann"], env, stdin="\n2\n")
     assert done.returncode == 0, done.stderr
-    assert "1/1 · concept" in done.stdout and "Rated 1 item(s)" in done.stdout
+    assert "1/1 · concept" in done.stdout and "Rated 1 item:" in done.stdout
     studybot(["study", "--item", "c002", "--user", "bob"], env, stdin="\n3\n")
     assert _db(env, "SELECT item_id, rating FROM reviews ORDER BY id") == [("c013", 2), ("c002", 3)]
     target = tmp_path / "ann.csv"
     exported = studybot(["export", "--user", "ann", str(target)], env)
     assert exported.returncode == 0, exported.stderr
-    assert "Wrote 1 review(s) of 'ann'" in exported.stdout
+    assert "Wrote 1 review of 'ann'" in exported.stdout
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert rows[0] == ["item_id", "title", "rating", "reviewed_at_utc", "interval_days"]
     assert [r[:3] for r in rows[1:]] == [["c013", "Rotary positional embeddings (RoPE)", "2"]]

@@ -110,7 +110,7 @@ async def test_push_follows_the_zone_and_daylight_saving(
     assert await push_chat(bot.app, berlin.id) == "already pushed"
     pushed = [m for m in api.messages(berlin.id) if "due today" in (m.text or "")]
     assert len(pushed) == 1  # one message: the due line and the first item of the session
-    assert (pushed[0].text or "").startswith("0 items due today and 10 new.\n\n1/10 · ")
+    assert (pushed[0].text or "").startswith("Nothing due today, 10 new.\n\n1/10 · ")
     assert pushed[0].button_texts == [["Show answer", "Skip", "Know it cold"]]
     assert bot.rows("SELECT local_date, status, items FROM pushes") == [("2026-03-29", "sent", 10)]
 
@@ -173,6 +173,7 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
     api.send_text(group, ann, "/daily 08:00 Europe/Berlin")
     assert "Daily push: on, at 08:00 (Europe/Berlin)" in await _reply(api, group.id, 2)
     bot.set_clock(datetime(2026, 6, 2, 6, 0, 10, tzinfo=UTC))  # 08:00 in Berlin (summer)
+    bot.deps.groups.set_quiz_polls(group.id, False)  # the reveal flow (polls: test_polls.py)
     assert await push_chat(bot.app, group.id) == "sent"
     await api.wait_for(lambda: len(api.messages(group.id)) == 6, timeout=10)  # header + 3 items
     first = api.messages(group.id)[3]
@@ -239,7 +240,7 @@ async def test_group_members_rate_for_themselves(api: BotApiStandIn, bot: Runnin
     api.send_text(group, ann, "/stats")
     board = await _reply(api, group.id, len(api.messages(group.id)) + 1)
     total = len(bot.deps.study.catalog)
-    assert "Leaderboard, last 7 days" in board and f"3 of {total} items posted" in board
+    assert "Leaderboard: items known" in board and f"3 of {total} items posted" in board
     if TRANSCRIPTS is not None:
         TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
         (TRANSCRIPTS / "group_push.txt").write_text(api.transcript(group.id), encoding="utf-8")
@@ -252,9 +253,9 @@ async def test_group_study_posts_items_not_repeated_within_three_days(
     dan = api.user(4201, "Dan")
     bot.set_clock(datetime(2026, 6, 3, 12, tzinfo=UTC))
     api.send_text(group, dan, "/study 2")
-    await api.wait_for(lambda: len(api.messages(group.id)) == 2, timeout=10)
+    await api.wait_for(lambda: len(api.messages(group.id)) == 3, timeout=10)  # header, 2 posts
     first = {row[0] for row in bot.rows("SELECT item_id FROM group_posts")}
     api.send_text(group, dan, "/study 2")
-    await api.wait_for(lambda: len(api.messages(group.id)) == 4, timeout=10)
+    await api.wait_for(lambda: len(api.messages(group.id)) == 6, timeout=10)
     ids = [row[0] for row in bot.rows("SELECT item_id FROM group_posts ORDER BY id")]
     assert len(set(ids)) == 4 and first == set(ids[:2])

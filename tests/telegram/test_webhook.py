@@ -55,7 +55,7 @@ async def test_webhook_processes_only_requests_with_the_secret(tmp_path: Path) -
             assert api.messages(chat.id) == []  # refused requests were not processed
             assert await api.deliver_webhook(update_id) == 200
             await api.wait_for(lambda: api.messages(chat.id), timeout=20)
-            assert "Commands" in (api.messages(chat.id)[0].text or "")
+            assert "/study [N] [type]" in (api.messages(chat.id)[0].text or "")
             assert await api.deliver_webhook(api.send_text(chat, ann, WORDS)) == 200
             await api.wait_for(lambda: len(api.messages(chat.id)) == 2, timeout=20)
             assert not api.calls_of("getUpdates")  # no polling in webhook mode

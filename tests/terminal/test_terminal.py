@@ -31,12 +31,12 @@ def test_piped_session_records_ratings_and_stats_reflect_them(env: dict[str, str
     done = studybot(["study", "-n", "3"], env, stdin="\n3\n\n1\n\n2\n")
     assert done.returncode == 0, done.stderr
     assert "1/3 · concept · foundations · difficulty 1/5" in done.stdout
-    assert "Rated 3 item(s): No idea 1 · Partial 1 · Got it 1" in done.stdout
+    assert "Rated 3 items: No idea 1 · Partial 1 · Got it 1" in done.stdout
     assert [r for _, r in _reviews(env)] == [3, 1, 2]
     stats = studybot(["stats"], env)
     assert stats.returncode == 0, stats.stderr
-    assert "Items studied: 3 of 20 · reviews: 3 · sessions completed: 1" in stats.stdout
-    assert "Due now: 0 · tomorrow: 2" in stats.stdout
+    assert "Items studied: 3 of 20 · 3 reviews · 1 session" in stats.stdout
+    assert "Due: nothing now · 2 tomorrow · 3 in the next 7 days" in stats.stdout
 
 
 def test_retry_skip_quit_and_bad_keys(env: dict[str, str]) -> None:
@@ -50,7 +50,7 @@ def test_retry_skip_quit_and_bad_keys(env: dict[str, str]) -> None:
     assert reviews[0][0] == reviews[2][0]
     quit_early = studybot(["study", "-n", "5"], env, stdin="\n3\nq\n")
     assert quit_early.returncode == 0
-    assert "Rated 1 item(s)" in quit_early.stdout
+    assert "Rated 1 item:" in quit_early.stdout
 
 
 def test_math_is_shown_as_unicode(env: dict[str, str], content_dir: Path) -> None:
@@ -99,7 +99,7 @@ def test_bad_arguments_get_one_line_and_nonzero_exit(
 def test_too_many_items_are_clamped_with_a_notice(env: dict[str, str]) -> None:
     done = studybot(["study", "-n", "100000"], env, stdin="q\n")
     assert done.returncode == 0
-    assert "-n 100000 is more than 100; studying 100 items" in done.stdout
+    assert "A session has at most 100 items: studying 100." in done.stdout
 
 
 @pytest.mark.parametrize("case", ["missing", "empty"])
@@ -170,9 +170,9 @@ def test_check_content_requires_the_short_forms_that_study_does_without(
         line.endswith("c001_item.md:14: missing '## Short answer' section") for line in lines
     )
     assert any(line.endswith("q001_item.md:14: missing '## Choices' section") for line in lines)
-    assert lines[-1].startswith("44 problem(s)")  # 20 items x 2, and the 4 quiz items' choices
+    assert lines[-1].startswith("44 problems")  # 20 items x 2, and the 4 quiz items' choices
     study = studybot(["study", "-n", "1"], env, stdin="\n3\n")
-    assert study.returncode == 0 and "Rated 1 item(s)" in study.stdout
+    assert study.returncode == 0 and "Rated 1 item:" in study.stdout
 
 
 def test_the_answer_shows_the_short_forms_first_and_once(
@@ -211,6 +211,8 @@ def test_exam_date_in_the_terminal(env: dict[str, str]) -> None:
         refused = studybot(["exam", bad], env)
         assert refused.returncode == 2 and message in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
+    words = studybot(["exam", "in", "3", "weeks"], env)  # as a person writes it
+    assert words.returncode == 0 and "21 days to go" in words.stdout, words.stderr
     assert "cleared" in studybot(["exam", "off"], env).stdout
     assert "Plan: week 1 of 6" in studybot(["stats"], env).stdout
 

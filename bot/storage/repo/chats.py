@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.schedule import DEFAULT_PUSH_TIME, ChatSettings
-from bot.storage.models import Chat
+from bot.storage.models import Chat, Push
 
 SETTINGS = frozenset(
     {
@@ -122,3 +122,10 @@ def deactivate(db: Session, chat_id: int) -> None:
         .values(active=False)
         .execution_options(synchronize_session=False)
     )
+
+
+def pushed_on(db: Session, chat_id: int, day: date) -> bool:
+    """Whether the chat's push of its local ``day`` was claimed (sent, or on its way): there is
+    one a day, so the next one is the next day's."""
+    claimed = select(Push.id).where(Push.chat_id == chat_id, Push.local_date == day).limit(1)
+    return db.scalar(claimed) is not None

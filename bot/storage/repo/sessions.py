@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import StudySession, User
+from bot.storage.models import Review, StudySession, User
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class SessionState:
     presenting: int
     presenting_since: datetime | None
     presented: int
+    message_id: int | None
 
 
 # The statements of every button press are built once, on the tables (plain Core: no ORM
@@ -42,6 +43,7 @@ class SessionState:
 # running it. The rows are still read by name, through the columns' types.
 _SESSIONS = cast(Table, StudySession.__table__)
 _USERS = cast(Table, User.__table__)
+_REVIEWS = cast(Table, Review.__table__)
 _S = _SESSIONS.c
 _STATE = (
     select(
@@ -63,6 +65,7 @@ _STATE = (
         _S.presenting,
         _S.presenting_since,
         _S.presented,
+        _S.message_id,
     )
     .join(_USERS, _USERS.c.id == _S.user_id)
     .where(_S.id == bindparam("sid"))
@@ -117,6 +120,10 @@ def add(db: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     return [int(i) for i in db.scalars(stmt, list(rows))]
 
 
+# A session ended before its end keeps its place in the history only if something was rated
+# in it; one with no rating is "cancelled" (not in the summaries' counts, not in /stats).
+_RATED = exists().where(_REVIEWS.c.session_id == _S.id)
+_END_STATUS = case((_RATED, "finished"), else_="cancelled")
 # Given many parameter sets, an ORM UPDATE is a bulk update by primary key; this one selects by
 # owner, so it is run on the table.
 _CANCEL = (
@@ -126,15 +133,42 @@ _CANCEL = (
         _SESSIONS.c.chat_id.is_not_distinct_from(bindparam("cid")),
         _SESSIONS.c.status == "active",
     )
-    .values(status="cancelled", finished_at=bindparam("at"))
+    .values(status=_END_STATUS, finished_at=bindparam("at"))
 )
 
 
-def cancel_active(db: Session, owners: Sequence[tuple[int, int | None]], now: datetime) -> None:
-    """Cancel the open sessions of these (learner, chat) pairs (chat None: the terminal)."""
-    if owners:
+@dataclass(frozen=True)
+class Ended:
+    """A session that was ended early, and the message that still shows its buttons."""
+
+    session_id: int
+    user_id: int
+    chat_id: int | None
+    message_id: int | None
+
+
+def cancel_active(
+    db: Session, owners: Sequence[tuple[int, int | None]], now: datetime
+) -> list[Ended]:
+    """End the open sessions of these (learner, chat) pairs (chat None: the terminal); the
+    sessions ended."""
+    if not owners:
+        return []
+    wanted = set(owners)
+    rows = db.execute(
+        select(_S.id, _S.user_id, _S.chat_id, _S.message_id).where(
+            _S.user_id.in_({uid for uid, _cid in owners}), _S.status == "active"
+        )
+    )
+    ended = [
+        Ended(r.id, r.user_id, r.chat_id, r.message_id)
+        for r in rows
+        if (r.user_id, r.chat_id) in wanted
+    ]
+    if ended:
         params = [{"uid": uid, "cid": cid, "at": now} for uid, cid in owners]
         db.connection().execute(_CANCEL, params)
+    return ended
 
 
 _REVEAL = (
@@ -247,15 +281,44 @@ def mark_presented(db: Session, session_id: int, position: int) -> None:
     db.execute(_MARK_PRESENTED, {"sid": session_id, "pos": position})
 
 
-def close(db: Session, session_id: int, now: datetime, status: str) -> bool:
-    """End an active session with ``status``; False when it was not active."""
+def close(db: Session, session_id: int, now: datetime) -> bool:
+    """End an active session: "finished" when something was rated in it, else "cancelled";
+    False when it was not active."""
     result = db.execute(
-        update(StudySession)
-        .where(StudySession.id == session_id, StudySession.status == "active")
-        .values(status=status, finished_at=now)
-        .execution_options(synchronize_session=False)
+        update(_SESSIONS)
+        .where(_S.id == session_id, _S.status == "active")
+        .values(status=_END_STATUS, finished_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_SET_MESSAGE = (
+    update(_SESSIONS).where(_S.id == bindparam("sid")).values(message_id=bindparam("mid"))
+)
+
+
+def set_message(db: Session, session_id: int, message_id: int | None) -> None:
+    """Record which chat message carries the session's live buttons now."""
+    db.execute(_SET_MESSAGE, {"sid": session_id, "mid": message_id})
+
+
+# While the buttons move to another message (the full answer being sent), message_id is 0.
+_MOVING = 0
+_CLAIM_BUTTONS = (
+    update(_SESSIONS)
+    .where(
+        _S.id == bindparam("sid"),
+        or_(_S.message_id == bindparam("mid"), _S.message_id.is_(None)),
+    )
+    .values(message_id=_MOVING)
+)
+
+
+def claim_buttons(db: Session, session_id: int, message_id: int) -> bool:
+    """Claim the moving of the session's buttons off ``message_id``: True when this call may
+    (they are on it, or where they are was never recorded), so a repeated press moves nothing."""
+    params = {"sid": session_id, "mid": message_id}
+    return bool(db.execute(_CLAIM_BUTTONS, params).rowcount)  # type: ignore[attr-defined]
 
 
 def active_id(db: Session, user_id: int, chat_id: int | None) -> int:

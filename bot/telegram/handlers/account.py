@@ -6,23 +6,24 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.core.text import plural
 from bot.services import privacy as account
 from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps, user_id_of
+from bot.telegram.handlers import links
 from bot.telegram.jobs import job_name
 from bot.telegram.keyboards import forget_keyboard
 from bot.telegram.messages import answer_query
 
 
-async def _in_private(update: Update, command: str) -> bool:
-    """True in a private chat; in a group, say where to go instead (never post data there)."""
-    message, chat = update.effective_message, update.effective_chat
-    assert message is not None and chat is not None
+async def _in_private(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str) -> bool:
+    """True in a private chat. In a group (where registration answers these commands in
+    private instead: see links.in_private) only a link to the private chat: never data."""
+    chat = update.effective_chat
+    assert chat is not None
     if chat.type == ChatType.PRIVATE:
         return True
-    await message.reply_text(
-        f"Your data stays private: send /{command} to me in a private chat, not in a group."
-    )
+    await links.send_pointer(update, context, command)
     return False
 
 
@@ -30,7 +31,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/export: your review history as a CSV document."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    if not await _in_private(update, "export"):
+    if not await _in_private(update, context, "export"):
         return
     d = deps(context)
     user_id = await d.run(account.find_user, d.study.sessions, telegram_id=user.id)
@@ -45,7 +46,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_document(
         account.export_csv(rows).encode(),
         filename=f"studybot-reviews-{d.clock():%Y-%m-%d}.csv",
-        caption=f"Your review history: {len(rows)} review(s), times in UTC.",
+        caption=f"Your review history: {plural(len(rows), 'review')}, times in UTC.",
     )
 
 
@@ -53,7 +54,7 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/forget_me: ask for confirmation with buttons."""
     message = update.effective_message
     assert message is not None
-    if not await _in_private(update, "forget_me"):
+    if not await _in_private(update, context, "forget_me"):
         return
     # Registering the person here means a confirmed press always has a learner to delete,
     # also when they only ever changed settings.
@@ -90,7 +91,8 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     d.zones.pop(chat.id, None)
     await answer_query(query, "Deleted.")
     await query.edit_message_text(
-        f"Everything I stored about you is deleted ({gone['reviews']} reviews, {gone['cards']} "
-        "item schedules, your sessions, settings and group ratings). Write to me any time "
+        f"Everything I stored about you is deleted ({plural(gone['reviews'], 'review')}, "
+        f"{plural(gone['cards'], 'item schedule')}, your sessions, settings and group ratings). "
+        "Write to me any time "
         "to start afresh."
     )

@@ -8,12 +8,14 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.core.text import plural
 from bot.services import privacy
 from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps, user_id_of
-from bot.telegram.handlers.settings import subscribe
-from bot.telegram.keyboards import reset_keyboard
-from bot.telegram.messages import answer_query
+from bot.telegram.handlers import links
+from bot.telegram.handlers.settings import next_push_text, subscribe
+from bot.telegram.keyboards import reset_keyboard, start_keyboard
+from bot.telegram.messages import answer_query, escape
 
 COMMANDS = [
     ("study", "study now: /study [N] [type], e.g. /study 20 quiz"),
@@ -35,64 +37,70 @@ COMMANDS = [
     ("help", "what I can do"),
 ]
 HELP = (
-    "<b>Commands</b>\n"
-    "/study [N] [type] — N items now (default 10, at most 50); type is concepts, quiz, deep "
-    "or derive, e.g. <code>/study 20 quiz</code>\n"
-    "/stats — items studied, reviews, streak, due counts, progress per category, and a chart\n"
-    "/find WORDS — up to 10 items by title, tags or question, e.g. "
-    "<code>/find rotary embeddings</code>; press one to study it · /item ID — study one item, "
-    "e.g. <code>/item c014</code>\n"
-    "/daily HH:MM [zone] — the daily push of due items, e.g. "
-    "<code>/daily 08:30 Europe/Berlin</code>; <code>/daily off</code>, <code>/daily on</code>\n"
-    "/size N — items per daily push (1-50) · /timezone ZONE · /settings — all of them\n"
-    "/exam YYYY-MM-DD — interview-date mode: the daily mix follows the countdown "
-    "(<code>/exam off</code> to stop) · /plan — where you are\n"
-    "/weak — your weakest categories and items, each with a drill button · "
-    "/drill CATEGORY [N] — study one category now, due or not\n"
-    "/suspended — items you marked <b>Know it cold</b>, to bring back · "
-    "/quiet 22:00-07:00 — no pushes inside these hours\n"
-    "/cancel — end the current session (ratings so far are kept)\n"
-    "/reset — delete your progress\n"
-    "/export — your review history as a CSV file · /forget_me — delete everything I store "
-    "about you (both in a private chat)\n\n"
-    "<b>In a group</b>\nAn admin's /daily subscribes the group; /study N posts N items for "
-    "everyone. Anyone can reveal an answer, and every member rates for themselves.\n\n"
+    "<b>Study</b>\n"
+    "/study [N] [type] — N items now (default 10, at most 50); types: concepts, quiz, deep, "
+    "derive, e.g. <code>/study 20 quiz</code>\n"
+    "/cancel — end the session (ratings so far are kept)\n"
+    "/find WORDS — find items, e.g. <code>/find rotary embeddings</code> · "
+    "/item ID — one item, e.g. <code>/item c014</code>\n"
+    "/drill CATEGORY [N] — one category now, e.g. <code>/drill llm architecture</code>\n"
+    "/weak — your weakest categories and items · /suspended — items you know cold\n\n"
+    "<b>Progress</b>\n"
+    "/stats — streak, due counts, progress per category, a chart\n"
+    "/exam DATE — interview countdown, e.g. <code>/exam next friday</code> · "
+    "/plan — where you are\n\n"
+    "<b>Daily push</b>\n"
+    "/settings — time, zone, size, quiet hours, exam date, with buttons\n"
+    "/daily TIME [zone] — e.g. <code>/daily 8am berlin</code>; <code>/daily off</code> · "
+    "/size N · /timezone ZONE · /quiet 22:00-07:00\n\n"
+    "<b>Your data</b>\n"
+    "/export — your reviews as CSV · /reset — delete your progress · "
+    "/forget_me — delete everything about you\n\n"
+    "<b>In a group</b>\n"
+    "An admin's /daily subscribes the group; /study N posts N items. Anyone can reveal an "
+    "answer; everyone rates for themselves.\n\n"
+)
+HOW = (
     "<b>How it works</b>\n"
-    "Each item shows a question. Think of your answer, press <b>Show answer</b>, then rate "
-    "yourself honestly: <b>1</b> no idea (it comes back at the end of the session and "
-    "tomorrow), <b>2</b> partial, <b>3</b> got it (it comes back much later); "
-    "<b>Change rating</b> stays for 10 minutes. <b>Skip</b> brings an item back tomorrow, "
-    "<b>Know it cold</b> puts it away. The schedule is FSRS spaced repetition: due items "
-    "first, then new ones in curriculum order."
+    "Each item shows a question. Answer it in your head, or type your answer. "
+    "<b>Show answer</b> turns the question into the short answer and its key points: tick "
+    "the ones you recalled and I suggest a rating. <b>Full answer</b> has the whole "
+    "explanation.\n\n"
+    "Rate honestly: <b>1</b> no idea (it comes back at the end of the session), <b>2</b> "
+    "partial, <b>3</b> got it. Each button says when the item comes back; FSRS spaced "
+    "repetition picks the day, just before you would forget. <b>Change rating</b> stays for "
+    "10 minutes; <b>Skip</b> brings an item back tomorrow; <b>Know it cold</b> puts it away."
 )
 START = (
     "<b>Hi! I help you prepare for ML and LLM interviews.</b>\n"
-    "{items} items — concept Q&amp;As, quick quiz questions, deep explanations to practise aloud, "
-    "and derivations for pen and paper — scheduled with spaced repetition so you review each "
-    "one just before you would forget it.\n\n"
-    "Send /study to begin with 10 items. Every day at 09:00 UTC I'll send you what is due; "
-    "change the time with <code>/daily 08:30 Europe/Berlin</code>.\n\n"
+    "{items} items: concept questions, quick quizzes, deep explanations and derivations, "
+    "spaced so each one comes back just before you would forget it.\n\n"
+    "Every day I send what is due. {push}\n\n"
+    "Try 10 now, or send /help for every command."
 )
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot does and how to use it; subscribes a private chat."""
+    if context.args and await links.open_start_payload(update, context, context.args[0]):
+        return
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
     await user_id_of(update, context)
     d = deps(context)
-    if chat.type == ChatType.PRIVATE:
-        current = await d.run(d.chats.get, chat.id)
-        if current is None or not current.subscribed:
-            await subscribe(update, context)
-    await message.reply_text(START.format(items=len(d.study.catalog)) + HELP)
+    current = await d.run(d.chats.get, chat.id)
+    if chat.type == ChatType.PRIVATE and (current is None or not current.subscribed):
+        await subscribe(update, context)
+    push = escape(await next_push_text(update, context))
+    text = START.format(items=len(d.study.catalog), push=push)
+    await message.reply_text(text, reply_markup=start_keyboard())
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: the commands."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(HELP)
+    await message.reply_text(HELP + HOW)
 
 
 async def reset_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,7 +126,7 @@ async def reset_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     deleted = await d.run(privacy.reset, d.study.sessions, user_id)
     await answer_query(query, "Deleted.")
     await query.edit_message_text(
-        f"Your progress was deleted ({deleted} reviews). Send /study to start afresh."
+        f"Your progress was deleted ({plural(deleted, 'review')}). Send /study to start afresh."
     )
 
 
@@ -127,15 +135,6 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is not None:
         await message.reply_text("I don't know that command. /help lists what I can do.")
-
-
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text that is not a command, in a private chat."""
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(
-            "Send /study to start a session, or /help to see everything I can do."
-        )
 
 
 async def noop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

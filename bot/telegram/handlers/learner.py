@@ -7,13 +7,14 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core.content import CATEGORIES
-from bot.core.plan import countdown, parse_date, plan_phase
+from bot.core.inputs import category_label, parse_category, parse_exam_date
+from bot.core.plan import countdown, plan_phase
 from bot.core.schedule import parse_quiet
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.basic import pressed_message
-from bot.telegram.handlers.settings import apply_changes, may_change_or_say
+from bot.telegram.handlers.settings import apply_changes, may_change_or_say, next_push_text
 from bot.telegram.keyboards import (
     change_keyboard,
     done_keyboard,
@@ -23,28 +24,34 @@ from bot.telegram.keyboards import (
 )
 from bot.telegram.messages import REFUSALS, answer_query, escape, present, set_markup
 
-EXAM_USAGE = "Usage: /exam YYYY-MM-DD (your interview day), or /exam off"
-DRILL_USAGE = "Usage: /drill CATEGORY [N], e.g. /drill transformers 5. Categories: " + ", ".join(
-    CATEGORIES
+EXAM_USAGE = (
+    "Usage: /exam DATE (your interview day: 2027-01-20, 20 Jan, in 3 weeks, next friday), "
+    "or /exam off"
 )
+DRILL_USAGE = (
+    "Usage: /drill CATEGORY [N], e.g. /drill LLM architecture 5. Categories: "
+    + ", ".join(map(category_label, CATEGORIES))
+)
+DRILL_MAX = 50
 
 
 async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/exam YYYY-MM-DD | off: interview-date mode."""
+    """/exam DATE | off: interview-date mode (the date as people write it, in the chat's
+    zone)."""
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
-    args = context.args or []
+    text = " ".join(context.args or [])
     d = deps(context)
     user_id = await user_id_of(update, context)
-    if len(args) != 1:
+    if not text:
         await message.reply_text(EXAM_USAGE)
         return
-    if args[0].lower() == "off":
+    if text.lower() == "off":
         await d.run(d.progress.set_exam, user_id, None, d.clock(), d.tz(chat.id))
         await message.reply_text("Interview date cleared: back to the six-week plan (/plan).")
         return
     try:
-        exam = parse_date(args[0])
+        exam = parse_exam_date(text, d.clock(), d.tz(chat.id))
         await d.run(d.progress.set_exam, user_id, exam, d.clock(), d.tz(chat.id))
     except ValueError as exc:
         await message.reply_text(f"{escape(str(exc))}. {EXAM_USAGE}")
@@ -52,7 +59,7 @@ async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     progress = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
     assert progress.phase is not None
     await message.reply_text(
-        f"Interview on {exam:%A %d %B %Y}. {escape(countdown(progress.phase))}.\n"
+        f"Interview on {exam:%A} {exam.day} {exam:%B %Y}. {escape(countdown(progress.phase))}.\n"
         "No review is scheduled past that day, and each day's mix follows the preparation "
         "strategy: concepts covered two weeks out, then concepts and quiz, deep explanations "
         "and derivations 3-7 days out, rapid quiz review 1-2 days out, a light review on the "
@@ -77,7 +84,7 @@ async def plan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         phase = p.phase or plan_phase(0)
         lines.insert(0, f"<b>Six-week plan: {escape(phase.label)}</b>")
         lines.append(
-            "New items follow the plan. Set an interview date with /exam YYYY-MM-DD "
+            "New items follow the plan. Set an interview date (/exam 20 Jan, /exam in 3 weeks) "
             "to switch to the countdown strategy."
         )
     await message.reply_text("\n".join(lines))
@@ -96,7 +103,7 @@ async def weak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         return
     await message.reply_text(
-        "<b>Weak spots</b>: lowest estimated recall now. Press one to drill it.",
+        "<b>Weak spots</b>: estimated recall a week from now, lowest first. Press one to study it.",
         reply_markup=weak_keyboard(categories, items),
     )
 
@@ -119,24 +126,30 @@ async def start_drill(
         category=category,
     )
     if not started.session_id:
-        await context.bot.send_message(chat.id, f"No items in {escape(category)} to drill.")
+        await context.bot.send_message(chat.id, f"No items in {category_label(category)} to drill.")
         return
     await present(context.bot, chat.id, started.session_id, d)
 
 
 async def drill_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/drill CATEGORY [N]: study one category now, due or not."""
+    """/drill CATEGORY [N]: study one category now, due or not; the category by its words
+    ("LLM architecture", "rlhf")."""
     message = update.effective_message
     assert message is not None
-    args = context.args or []
-    if (
-        not 1 <= len(args) <= 2
-        or args[0].lower() not in CATEGORIES
-        or (len(args) == 2 and not (args[1].isdigit() and 1 <= int(args[1]) <= 50))
-    ):
-        await message.reply_text(DRILL_USAGE)
+    args = list(context.args or [])
+    n = 5
+    if len(args) > 1 and args[-1].isdigit():
+        n = int(args.pop())
+        if not 1 <= n <= DRILL_MAX:
+            await message.reply_text(f"Drill 1 to {DRILL_MAX} items at a time. {DRILL_USAGE}")
+            return
+    try:
+        category = parse_category(" ".join(args), CATEGORIES)
+    except ValueError as exc:
+        reason = f"{escape(str(exc))}. " if args else ""
+        await message.reply_text(reason + DRILL_USAGE)
         return
-    await start_drill(update, context, args[0].lower(), int(args[1]) if len(args) == 2 else 5)
+    await start_drill(update, context, category, n)
 
 
 async def drill_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -232,27 +245,20 @@ async def change_to_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/quiet 22:00-07:00 | off: no pushes inside the window."""
+    """/quiet 22:00-07:00 | 10pm-7am | off: no pushes inside the window."""
     message = update.effective_message
     assert message is not None
-    args = context.args or []
+    text = " ".join(context.args or [])
     if not await may_change_or_say(update, context):
         return
     try:
-        if len(args) != 1:
-            raise ValueError("one window expected")
-        window = "" if args[0].lower() == "off" else parse_quiet(args[0])
+        window = "" if text.lower() == "off" else parse_quiet(text)
     except ValueError:
         await message.reply_text(
-            "Usage: /quiet 22:00-07:00 (no pushes inside it; a push time "
+            "Usage: /quiet 22:00-07:00 or /quiet 10pm-7am (no pushes inside it; a push time "
             "inside moves to its end), or /quiet off"
         )
         return
-    settings = await apply_changes(update, context, quiet=window)
-    if window:
-        await message.reply_text(
-            f"Quiet hours {window}: the daily push comes at "
-            f"{settings.push_clock:%H:%M} ({escape(settings.timezone)})."
-        )
-    else:
-        await message.reply_text("Quiet hours off.")
+    await apply_changes(update, context, quiet=window)
+    head = f"Quiet hours {window}: no push inside them." if window else "Quiet hours off."
+    await message.reply_text(f"{head}\n{await next_push_text(update, context)}")

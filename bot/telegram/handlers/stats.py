@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import tzinfo
 
 from telegram import Update
-from telegram.constants import ChatType
+from telegram.constants import ChatAction, ChatType
 from telegram.ext import ContextTypes
 
 from bot.core.charts import stats_chart_png
 from bot.core.plan import countdown
 from bot.core.stats import Stats
+from bot.core.text import NO_REVIEWS_YET, plural, stats_summary
 from bot.services.progress import Progress
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.groups import group_stats
@@ -18,13 +20,27 @@ from bot.telegram.messages import escape
 
 STATS_INTERVAL_SECONDS = 10.0
 
+FIRST_STEPS = (
+    "<b>First steps</b>\n"
+    "1. /study: 10 items now, about ten minutes\n"
+    "2. Rate each answer honestly (No idea, Partial, Got it): each item comes back just "
+    "before you would forget it\n"
+    "3. /daily 08:30: what is due, every morning (/timezone sets your zone)\n"
+    "4. /exam 2027-01-20: if your interview has a date"
+)
+
+
+def countdown_line(p: Progress) -> str:
+    """ "<b>12 days to go · ...</b> (interview 20 Jan 2027)", or "" without an interview date."""
+    if p.exam is None or p.phase is None or p.phase.days_left is None:
+        return ""
+    return f"<b>{escape(countdown(p.phase))}</b> (interview {p.exam:%d %b %Y})"
+
 
 def format_progress(p: Progress) -> str:
     """Interview countdown (or plan week), coverage, estimated recall and leeches."""
-    lines = []
-    if p.exam is not None and p.phase is not None and p.phase.days_left is not None:
-        lines.append(f"<b>{escape(countdown(p.phase))}</b> (interview {p.exam:%d %b %Y})")
-    elif p.phase is not None:
+    lines = [countdown_line(p)]
+    if not lines[0] and p.phase is not None:
         lines.append(f"Plan: {escape(p.phase.label)}")
     lines.append(
         f"Seen {p.seen} of {p.total} items ({p.seen / max(p.total, 1):.0%}) · "
@@ -33,24 +49,17 @@ def format_progress(p: Progress) -> str:
     if p.leeches:
         names = ", ".join(f"{i.id} ({n}×)" for i, n in p.leeches[:10])
         lines.append(f"Leeches (keep slipping): {escape(names)}; see /weak")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
-def format_stats(st: Stats) -> str:
-    """The /stats text (Telegram HTML)."""
-    lines = [
-        "<b>Your progress</b>",
-        f"Items studied: {st.studied} of {st.total_items} · reviews: {st.reviews} · "
-        f"sessions: {st.sessions}",
-        f"Streak: {st.streak.current} day(s) in a row · active {st.streak.active_last_14} of "
-        "the last 14 days",
-        f"Due now: {st.due.now} · tomorrow: {st.due.tomorrow} · next 7 days: {st.due.week}",
-    ]
+def format_stats(st: Stats, tz: tzinfo) -> str:
+    """The /stats text (Telegram HTML), session times in the chat's zone ``tz``."""
+    lines = ["<b>Your progress</b>", *map(escape, stats_summary(st))]
     if st.recent:
         lines.append("\n<b>Last sessions</b> (no idea / partial / got it)")
         for r in st.recent:
             lines.append(
-                f"{r.started_at:%d %b %H:%M} UTC — {r.size} rated: "
+                f"{r.started_at.astimezone(tz):%d %b %H:%M %Z} · {plural(r.size, 'rating')}: "
                 f"{r.ratings[1]} / {r.ratings[2]} / {r.ratings[3]}"
             )
     width = max((len(c.category) for c in st.categories), default=8)
@@ -61,6 +70,13 @@ def format_stats(st: Stats) -> str:
     ]
     lines.append("\n<b>Per category</b>\n<pre>" + escape("\n".join(rows)) + "</pre>")
     return "\n".join(lines)
+
+
+def format_first_steps(st: Stats, p: Progress) -> str:
+    """/stats for a learner with no review yet: what to do first, instead of empty charts."""
+    lines = ["<b>Your progress</b>", countdown_line(p), escape(NO_REVIEWS_YET)]
+    lines.append(f"{plural(st.total_items, 'item')} to study.\n\n{FIRST_STEPS}")
+    return "\n".join(line for line in lines if line)
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,9 +97,16 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     d.stats_asked[user.id] = now_mono
     user_id = await user_id_of(update, context)
-    st = await d.run(d.progress.stats, user_id, d.clock(), d.tz(chat.id))
-    progress = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
-    await message.reply_text(format_stats(st) + "\n\n" + format_progress(progress))
+    tz = d.tz(chat.id)
+    st = await d.run(d.progress.stats, user_id, d.clock(), tz)
+    progress = await d.run(d.progress.progress, user_id, d.clock(), tz)
+    if not st.reviews:
+        await message.reply_text(format_first_steps(st, progress))
+        return
+    await message.reply_text(format_stats(st, tz) + "\n\n" + format_progress(progress))
+    # Drawing takes a few hundred milliseconds (the first one, with matplotlib's import, over a
+    # second): the chat shows "sending a photo" meanwhile.
+    await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     png = await d.draw(stats_chart_png, st)
     await context.bot.send_photo(
         chat.id, photo=png, caption="Reviews per day · due in the next 14 days · mastery"
