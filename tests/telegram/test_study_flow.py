@@ -263,3 +263,33 @@ async def test_a_private_study_3_on_the_real_catalog(api: BotApiStandIn, bot: Ru
         (Path(transcripts) / "private_study3.txt").write_text(
             api.transcript(chat.id), encoding="utf-8"
         )
+
+
+async def test_the_start_and_summary_buttons_open_settings_and_stats(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(api, tmp_path, content=_content(tmp_path, 1)):
+        fy = api.user(3006, "Fy")
+        chat = api.private_chat(fy)
+        api.send_text(chat, fy, "/start")
+        start = await _wait_text(api, chat.id, "Hi!")
+        assert "Next push:" in (start.text or "")
+        api.press_button(chat, fy, "Daily push…", start.message_id)
+        await api.wait_for(lambda: api.messages(chat.id)[-1].message_id != start.message_id)
+        settings = api.messages(chat.id)[-1]
+        assert "Next push" in (settings.text or "") and settings.button_texts
+        api.send_text(chat, fy, "/study 1")
+        question = await _wait_text(api, chat.id, "1/1")
+        api.press_button(chat, fy, "Show answer", question.message_id)
+        await api.wait_for(lambda: _has(api.message(chat.id, question.message_id), "3 · Got"))
+        api.press_button(chat, fy, "3 · Got it", question.message_id)
+        summary = await _wait_text(api, chat.id, "Session complete")
+        api.press_button(chat, fy, "Stats", summary.message_id)
+        await api.wait_for(lambda: api.messages(chat.id)[-1].message_id != summary.message_id)
+        await api.wait_for(
+            lambda: any(
+                "Items studied: 1" in (m.text or m.caption or "") for m in api.messages(chat.id)
+            )
+        )
+        # [10 more] stays under the summary after [Stats].
+        assert summary.button_texts == [["10 more", "Stats"]]
