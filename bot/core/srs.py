@@ -136,17 +136,10 @@ def is_known(scheduler: Scheduler, card: CardSnapshot | None, now: datetime) -> 
 def preview_intervals(
     scheduler: Scheduler, card: CardSnapshot | None, item_id: str, now: datetime
 ) -> dict[Grade, float]:
-    """The interval in days that each rating would give this card now, without fuzz (the
-    scheduler's own fuzz moves the real one by a day or so on longer intervals)."""
-    plain = Scheduler(
-        parameters=scheduler.parameters,
-        desired_retention=scheduler.desired_retention,
-        learning_steps=scheduler.learning_steps,
-        relearning_steps=scheduler.relearning_steps,
-        maximum_interval=scheduler.maximum_interval,
-        enable_fuzzing=False,
-    )
-    return {g: grade(plain, card, item_id, g, now)[1] for g in Grade}
+    """The interval in days that each rating would give this card now. Pass a scheduler
+    without fuzz (``make_scheduler(..., fuzzing=False)``): a fuzzed one draws at random, and
+    the real interval then moves by a day or so on longer intervals."""
+    return {g: grade(scheduler, card, item_id, g, now)[1] for g in Grade}
 
 
 def limit_due(

@@ -199,6 +199,10 @@ class StudyService:
             self.scheduling.max_interval_days,
             self.scheduling.fuzzing,
         )
+        # The intervals shown on the rating buttons: the same scheduler without its fuzz.
+        self.preview_scheduler: Scheduler = make_scheduler(
+            self.scheduling.desired_retention, self.scheduling.max_interval_days, fuzzing=False
+        )
 
     @property
     def mix(self) -> Mix:
@@ -500,7 +504,7 @@ class StudyService:
             hint = leech_hint(item, card.lapses, self.catalog.in_curriculum_order())
         intervals: tuple[float, ...] = ()
         if now is not None:
-            ahead = preview_intervals(self.scheduler, card, item.id, now)
+            ahead = preview_intervals(self.preview_scheduler, card, item.id, now)
             intervals = tuple(ahead[g] for g in Grade)
         return Current(
             session_id,
