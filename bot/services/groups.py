@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -18,6 +19,9 @@ from bot.storage.repo import cards, groups, reviews
 
 RECENT_MEMBER_DAYS = 30
 REPOST_AFTER_DAYS = 3
+# How long items picked for a session stay taken while its posts go out (at most 15 posts a
+# minute in a group: a 50-item session posts within a few minutes).
+PICKED_FOR = timedelta(minutes=10)
 TALLY_NAMES = 5  # the raters are named while there are this many or fewer
 # A group session is watched for its summary this long (a check every few minutes); after
 # that, one whose last post nobody revealed or answered is summed up by the group's next
@@ -115,17 +119,31 @@ class GroupService:
         self.sessions = sessions
         self.catalog = catalog
         self.scheduler = scheduler
+        # Items picked by sessions whose posts are still on their way (a session's posts are
+        # recorded one by one as they go out): two /study sent at once in a group must not
+        # pick the same items. Taken for PICKED_FOR at most, by when they are posted.
+        self._picking = threading.Lock()
+        self._picked: dict[int, dict[str, datetime]] = {}
 
     def pick_items(self, chat_id: int, k: int, now: datetime) -> list[str]:
         """Items due for the most recent members first, then new ones in curriculum order.
 
-        Nothing posted to this group in the last three days is posted again.
+        Nothing posted to this group in the last three days is posted again, nor anything
+        another session is posting right now; the items chosen are taken for this one.
         """
         self.catalog.refresh()
+        with self._picking:
+            return self._pick(chat_id, k, now)
+
+    def _pick(self, chat_id: int, k: int, now: datetime) -> list[str]:
         with self.sessions.begin() as db:
             members = groups.recent_members(db, chat_id, now - timedelta(days=RECENT_MEMBER_DAYS))
             posted = groups.last_posted(db, chat_id)
             due = groups.due_counts(db, members, now)
+        taken = {
+            i: at for i, at in self._picked.get(chat_id, {}).items() if now - at < PICKED_FOR
+        }
+        posted.update({i: at for i, at in taken.items() if i not in posted or posted[i] < at})
         recent = now - timedelta(days=REPOST_AFTER_DAYS)
         items = [
             i
@@ -144,6 +162,7 @@ class GroupService:
                 break
             if item.id not in chosen:
                 chosen.append(item.id)
+        self._picked[chat_id] = taken | dict.fromkeys(chosen, now)
         return chosen
 
     def add_post(

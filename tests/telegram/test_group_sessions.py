@@ -264,3 +264,18 @@ def test_a_summary_is_due_once_the_last_post_is_answered_and_ratings_settle(
     assert groups.unsummed_sessions(-9004, other.session_id) == []
     assert groups.take_summary(other.session_id, stale) is None  # claimed, nothing to say
     assert groups.unsummed_sessions(-9004) == []
+
+
+async def test_two_study_commands_at_once_post_different_items(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    """Two members' /study 3 arriving together: two sessions, six different items (the items
+    a session picks are taken while its posts go out)."""
+    async with running_bot(api, tmp_path, content=content(tmp_path / "content", 6, 0)) as bot:
+        ann, bob = api.user(9301, "Ann"), api.user(9302, "Bob")
+        group = api.group(-9300, "Pair")
+        api.send_text(group, ann, "/study 3")
+        api.send_text(group, bob, "/study 3")
+        await api.wait_for(lambda: len(bot.rows("SELECT item_id FROM group_posts")) == 6)
+        posted = [i for (i,) in bot.rows("SELECT item_id FROM group_posts")]
+        assert sorted(posted) == [f"c{k:03d}" for k in range(1, 7)]
