@@ -140,9 +140,7 @@ class GroupService:
             members = groups.recent_members(db, chat_id, now - timedelta(days=RECENT_MEMBER_DAYS))
             posted = groups.last_posted(db, chat_id)
             due = groups.due_counts(db, members, now)
-        taken = {
-            i: at for i, at in self._picked.get(chat_id, {}).items() if now - at < PICKED_FOR
-        }
+        taken = {i: at for i, at in self._picked.get(chat_id, {}).items() if now - at < PICKED_FOR}
         posted.update({i: at for i, at in taken.items() if i not in posted or posted[i] < at})
         recent = now - timedelta(days=REPOST_AFTER_DAYS)
         items = [

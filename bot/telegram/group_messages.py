@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.core.content import Item
+from bot.core.inputs import category_label
 from bot.core.render import Formula, html_length, render_compact, render_html
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.core.text import plural
@@ -27,8 +28,9 @@ def group_question(item: Item, limit: int = TEXT_LIMIT, number: str = "") -> lis
     Unicode text (each formula image would be a message of the group's budget), unless it
     only fits as several."""
     lead = f"{number} · " if number else ""
+    category = escape(category_label(item.category))
     head = (
-        f"<i>{lead}{item.type} · {escape(item.category)} · difficulty {item.difficulty}/5</i>\n"
+        f"<i>{lead}{item.type} · {category} · difficulty {item.difficulty}/5</i>\n"
         f"<b>{escape(item.title)}</b>"
     )
     compact = f"{head}\n\n{render_compact(item.question)}"

@@ -13,6 +13,7 @@ from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest, TelegramError
 
 from bot.core.formulas import FormulaError
+from bot.core.inputs import category_label
 from bot.core.render import Formula, html_length, render_compact, render_html
 from bot.core.srs import GRADE_LABELS, Grade
 from bot.core.text import duration, plural
@@ -155,8 +156,9 @@ def _head(cur: Current, *, lead: bool = True) -> str:
     top = f"<b>{escape(cur.lead)}</b>\n\n" if cur.lead and lead else ""
     if cur.hint:
         top += f"⚠️ <i>{escape(cur.hint)}</i>\n\n"
+    category = escape(category_label(item.category))
     return (
-        f"{top}<i>{cur.number}/{cur.total} · {item.type} · {escape(item.category)} · "
+        f"{top}<i>{cur.number}/{cur.total} · {item.type} · {category} · "
         f"difficulty {item.difficulty}/5{again}</i>\n<b>{escape(item.title)}</b>"
     )
 

@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.core.content import TYPE_ALIASES, Item, answer_markdown
+from bot.core.inputs import category_label
 from bot.core.render import to_terminal_markdown
 from bot.core.selection import MAX_SESSION_ITEMS
 from bot.core.srs import GRADE_LABELS, Grade
@@ -46,8 +47,9 @@ def _show_item_header(env: Env, number: int, total: int, item: Item, retry: bool
     from rich.markdown import Markdown
 
     again = " · once more" if retry else ""
+    category = category_label(item.category)
     env.out.rule(
-        f"{number}/{total} · {item.type} · {item.category} · difficulty {item.difficulty}/5{again}"
+        f"{number}/{total} · {item.type} · {category} · difficulty {item.difficulty}/5{again}"
     )
     env.out.print(Markdown(f"# {item.title}\n\n" + to_terminal_markdown(item.question)))
 

@@ -19,6 +19,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot.core.content import answer_markdown
+from bot.core.inputs import category_label
 from bot.core.render import render_html
 from bot.telegram.deps import deps
 from bot.telegram.handlers.settings import may_change
@@ -161,7 +162,8 @@ async def open_start_payload(
     if item is None:
         await message.reply_text("That item is no longer available. Send /study for others.")
         return True
-    head = f"<i>{item.type} · {escape(item.category)}</i>\n<b>{escape(item.title)}</b>"
+    category = escape(category_label(item.category))
+    head = f"<i>{item.type} · {category}</i>\n<b>{escape(item.title)}</b>"
     parts = render_html(item.question, TEXT_LIMIT, prefix=head)
     parts += render_html(answer_markdown(item), TEXT_LIMIT)
     await send_parts(context.bot, chat.id, parts, d)
