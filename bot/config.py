@@ -43,7 +43,8 @@ class ConfigError(ValueError):
 class Settings:
     """Everything configurable, with the defaults used in production."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Not in the repr: a PostgreSQL URL carries its password.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     content_dirs: tuple[Path, ...] = (REPO_CONTENT_DIR,)
     token: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL

@@ -22,13 +22,14 @@ aiohttp is an edge dependency like telegram itself: only the Telegram edge impor
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import urllib.parse
 import urllib.request
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
@@ -151,6 +152,16 @@ class BotApiRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         """See :attr:`telegram.request.BaseRequest.read_timeout`: the default read timeout."""
         return self._read_timeout
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """PTB's parsing, without its log line: on invalid JSON, PTB logs the whole answer at
+        ERROR, and an answer carries people's messages. Only its size is said here."""
+        try:
+            parsed: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise TelegramError(f"Invalid server response ({len(payload)} bytes)") from exc
+        return parsed
 
     async def initialize(self) -> None:
         """Open the client session (its connection pool); a no-op when it is open already."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import shutil
 import socket
 import ssl
@@ -24,7 +25,7 @@ import aiohttp
 import pytest
 from aiohttp import BodyPartReader, web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
 from bot.telegram.request import (
@@ -551,3 +552,14 @@ async def test_https_verifies_the_server_certificate(certificate: tuple[Path, Pa
         assert len(state.seen) == 2
     finally:
         await runner.cleanup()
+
+
+def test_an_invalid_answer_is_an_error_and_its_content_is_not_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cut = b'{"ok": true, "result": {"text": "my private answer"'
+    with pytest.raises(TelegramError, match="Invalid server response"):
+        BotApiRequest.parse_json_payload(cut)
+    assert "my private answer" not in caplog.text
+    assert BotApiRequest.parse_json_payload(b'{"ok": true}') == {"ok": True}

@@ -199,7 +199,9 @@ def test_secret_rules() -> None:
 
 def test_repr_shows_neither_the_token_nor_the_secret() -> None:
     token = "7000000001:AAStandInTokenForTestsOnly_0123456789"
-    settings = Settings(token=token, webhook_secret=SECRET)
+    database = "postgresql+psycopg://bot:Db-Password-9@db/studybot"
+    settings = Settings(token=token, webhook_secret=SECRET, database_url=database)
+    assert "Db-Password-9" not in repr(settings)
     webhook = Webhook(url="https://x/hook", path="hook", listen="127.0.0.1", port=1, secret=SECRET)
     for text in (repr(settings), str(settings), repr(webhook), str(webhook)):
         assert token not in text and token.split(":")[1] not in text
