@@ -305,7 +305,7 @@ async def test_weak_drill_quiet_and_bad_input(api: BotApiStandIn, bot: RunningBo
         api.send_text(chat, dee, command)
         assert expected in (await _texts(api, chat.id, k))[-1], command
     api.send_text(chat, dee, "/drill rlhf 2")
-    await api.wait_for(lambda: "rlhf" in (api.messages(chat.id)[-1].text or ""), timeout=10)
+    await api.wait_for(lambda: "RLHF" in (api.messages(chat.id)[-1].text or ""), timeout=10)
     assert bot.rows("SELECT kind FROM study_sessions") == [("drill",)]
 
 
