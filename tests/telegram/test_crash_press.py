@@ -9,7 +9,8 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from tests.botapi import BotApiStandIn, StoredMessage
+from tests.botapi import BotApiStandIn, StoredMessage, User
+from tests.botapi.state import Chat, Press
 from tests.processes import start_bot_process
 
 ANN = 2101
@@ -23,6 +24,32 @@ def _reviews(tmp_path: Path) -> list[tuple[str, int]]:
 
 def _has_button(message: StoredMessage, label: str) -> bool:
     return any(b.startswith(label) for row in message.button_texts for b in row)
+
+
+async def _press_and_kill(
+    api: BotApiStandIn,
+    proc: asyncio.subprocess.Process,
+    chat: Chat,
+    user: User,
+    message_id: int,
+    data: str,
+) -> Press:
+    """Press a button and kill the bot (SIGKILL) while it waits for the press's answer: what
+    the press committed stands, nothing after it reached the chat. The answer is let through
+    once the bot is dead."""
+    api.hold("answerCallbackQuery")
+    press = api.press(chat, user, message_id, data)
+    await api.wait_for(lambda: api.held["answerCallbackQuery"] == 1, timeout=20)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    api.release("answerCallbackQuery")
+    return press
+
+
+async def _ended(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
 
 
 def _questions(api: BotApiStandIn, chat_id: int, header: str) -> int:
@@ -45,17 +72,10 @@ async def test_killed_after_a_rating_commit_the_next_question_comes_after_the_re
             rated = api.messages(chat.id)[-1]
             # The rating is committed before the press is answered: hold the answer, and kill
             # the bot while it waits for it, before anything reached the chat.
-            api.hold("answerCallbackQuery")
             data = rated.callback_data("3 · Got it")
-            press = api.press(chat, ann, rated.message_id, data)
-            await api.wait_for(lambda: api.held["answerCallbackQuery"] == 1, timeout=20)
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
+            press = await _press_and_kill(api, proc, chat, ann, rated.message_id, data)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        api.release("answerCallbackQuery")
+            await _ended(proc)
         assert len(_reviews(tmp_path)) == 1
         assert _questions(api, chat.id, "2/2") == 0  # stuck, as the learner would be
 
@@ -95,16 +115,9 @@ async def test_killed_after_a_reveal_commit_the_answer_shows_after_the_restart(
             await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
             question = api.messages(chat.id)[-1]
             data = question.callback_data("Show answer")
-            api.hold("answerCallbackQuery")
-            press = api.press(chat, ann, question.message_id, data)
-            await api.wait_for(lambda: api.held["answerCallbackQuery"] == 1, timeout=20)
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
+            press = await _press_and_kill(api, proc, chat, ann, question.message_id, data)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        api.release("answerCallbackQuery")
+            await _ended(proc)
         with sqlite3.connect(tmp_path / "proc.db") as conn:
             assert list(conn.execute("SELECT revealed FROM study_sessions")) == [(0,)]
         assert not _has_button(api.message(chat.id, question.message_id), "3 · Got it")
