@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.schedule import ChatSettings
 from bot.services.study import SessionRequest, Started, StudyService
-from bot.storage.repo import chats, pushes
+from bot.storage.repo import chats, pushes, sessions
 
 logger = logging.getLogger(__name__)
 PUSH_LEASE = timedelta(minutes=5)
@@ -109,11 +109,17 @@ class PushService:
         ]
         return self.study.start_sessions(requests, now, NUDGE_AFTER)
 
-    def finish(self, outcomes: Sequence[tuple[int, date, str, int, str]]) -> None:
+    def finish(
+        self,
+        outcomes: Sequence[tuple[int, date, str, int, str]],
+        placed: Sequence[tuple[int, int]] = (),
+    ) -> None:
         """Record how claimed pushes went: (chat, day, status, items sent, detail) each; a
-        status other than "claimed" ends the claim for good (see storage.repo.pushes)."""
+        status other than "claimed" ends the claim for good (see storage.repo.pushes). With
+        them, the message that carries each pushed session's buttons: (session, message)."""
         with self.sessions.begin() as db:
             pushes.finish(db, outcomes)
+            sessions.set_messages(db, placed)
 
     def recent_claims(self, since: date) -> dict[tuple[int, date], tuple[str, datetime]]:
         """(chat, local date) -> (status, lease end) of every push claimed since ``since``."""

@@ -188,6 +188,7 @@ async def _deliver(
     """Send one claimed push and record how it went."""
     chat, day = push.planned.chat, push.planned.day
     bot = RetryingBot(app.bot)
+    placed: tuple[int, int] | None = None  # the pushed session and the message of its buttons
     try:
         if push.planned.error:
             raise RuntimeError(push.planned.error)
@@ -212,14 +213,14 @@ async def _deliver(
             if push.current is not None and push.parts is not None:
                 keyboard = question_keyboard(session_id, push.current.position)
                 shown = await send_parts(bot, chat.chat_id, push.parts, d, keyboard)
-                await d.run(d.study.moved_buttons, session_id, shown or None)
+                placed = (session_id, shown) if shown else None
             elif sent:
                 await present(bot, chat.chat_id, session_id, d)
             for ended in push.planned.started.ended:  # the session this push replaced
                 with contextlib.suppress(Exception):
                     await clear_buttons(bot, ended.chat_id, ended.message_id)
         status = "sent" if sent else "empty"
-        await outcomes.write(chat.chat_id, day, status, sent)
+        await outcomes.write(chat.chat_id, day, status, sent, placed=placed)
         return status
     except Forbidden as exc:
         await d.run(d.chats.deactivate, chat.chat_id)
@@ -255,26 +256,39 @@ class _Outcomes:
 
     def __init__(self, d: Deps) -> None:
         self.d = d
-        self.waiting: list[tuple[tuple[int, date, str, int, str], asyncio.Future[None]]] = []
+        self.waiting: list[
+            tuple[tuple[int, date, str, int, str], tuple[int, int] | None, asyncio.Future[None]]
+        ] = []
         self.writing = False
 
     async def write(
-        self, chat_id: int, day: date, status: str, items: int, detail: str = ""
+        self,
+        chat_id: int,
+        day: date,
+        status: str,
+        items: int,
+        detail: str = "",
+        *,
+        placed: tuple[int, int] | None = None,
     ) -> None:
+        """Record a push's outcome (and ``placed``: its session and the message with the
+        session's buttons) in the next batch; return once it is written."""
         done = asyncio.get_running_loop().create_future()
-        self.waiting.append(((chat_id, day, status, items, detail), done))
+        self.waiting.append(((chat_id, day, status, items, detail), placed, done))
         if not self.writing:
             self.writing = True
             try:
                 while self.waiting:
                     batch, self.waiting = self.waiting, []
+                    rows = [row for row, _, _ in batch]
+                    pairs = [p for _, p, _ in batch if p is not None]
                     try:
-                        await self.d.run(self.d.pushes.finish, [row for row, _ in batch])
+                        await self.d.run(self.d.pushes.finish, rows, pairs)
                     except Exception as exc:
-                        for _, future in batch:
+                        for _, _, future in batch:
                             future.set_exception(exc)
                     else:
-                        for _, future in batch:
+                        for _, _, future in batch:
                             future.set_result(None)
             finally:
                 self.writing = False

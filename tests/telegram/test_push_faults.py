@@ -212,3 +212,19 @@ async def test_a_group_post_with_a_late_answer_stops_the_push_and_is_never_poste
         await restore_jobs(bot.app)
         await asyncio.sleep(2.0)  # a resumed push (its lease is 1 s) would have come by now
         assert [m.text for m in api.messages(group.id)[before:]] == pushed
+
+
+async def test_a_pushed_question_loses_its_buttons_when_a_new_session_replaces_it(
+    api: BotApiStandIn, bot: RunningBot
+) -> None:
+    """The push records which message carries its session's buttons (with its outcome), so
+    a /study that starts anew takes them off."""
+    user, chat = await _learner(api, bot, 7301)
+    assert await push_chat(bot.app, chat.id) == "sent"
+    pushed = api.messages(chat.id)[-1]
+    assert pushed.button_texts == [["Show answer", "Skip", "Know it cold"]]
+    api.send_text(chat, user, "/study 2")
+    await api.wait_for(lambda: "session open" in (api.messages(chat.id)[-1].text or ""))
+    api.press_button(chat, user, "Start new")
+    await api.wait_for(lambda: (api.messages(chat.id)[-1].text or "").startswith("1/2"))
+    await api.wait_for(lambda: api.message(chat.id, pushed.message_id).button_texts == [])

@@ -299,7 +299,14 @@ _SET_MESSAGE = (
 
 def set_message(db: Session, session_id: int, message_id: int | None) -> None:
     """Record which chat message carries the session's live buttons now."""
-    db.execute(_SET_MESSAGE, {"sid": session_id, "mid": message_id})
+    set_messages(db, [(session_id, message_id)])
+
+
+def set_messages(db: Session, placed: Sequence[tuple[int, int | None]]) -> None:
+    """``set_message`` for (session, message) pairs, in one statement (the daily push)."""
+    if placed:
+        params = [{"sid": sid, "mid": mid} for sid, mid in placed]
+        db.connection().execute(_SET_MESSAGE, params)
 
 
 # While the buttons move to another message (the full answer being sent), message_id is 0.
