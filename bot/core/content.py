@@ -146,10 +146,16 @@ def answer_markdown(item: Item) -> str:
         parts.append(f"**Short answer**\n\n{item.short_answer}")
     if item.key_points:
         parts.append("**Key points**\n\n" + "\n".join(f"- {p}" for p in item.key_points))
-    parts.append(f"**Answer**\n\n{item.answer}")
-    if item.followups:
-        parts.append("**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups))
+    parts.append(full_answer_markdown(item, "**Answer**"))
     return "\n\n".join(parts)
+
+
+def full_answer_markdown(item: Item, heading: str) -> str:
+    """The full answer under ``heading`` (markdown), then the follow-up questions."""
+    text = f"{heading}\n\n{item.answer}"
+    if item.followups:
+        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups)
+    return text
 
 
 @dataclass

@@ -66,6 +66,14 @@ def notes(parts: Iterable[str]) -> str:
     return text + "." if text else ""
 
 
+def sentence(text: str) -> str:
+    """A note said on its own: a capital first letter, a full stop at the end
+    ("only 3 of the 5 items asked for are available" -> "Only 3 ... available.")."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def due_today(due: int, new: int) -> str:
     """The line that opens a daily push: "3 items due today, 5 new.", "Nothing due today,
     5 new.", "1 item due today."."""

@@ -54,9 +54,10 @@ def rating_keyboard(action: Action, *target: int) -> InlineKeyboardMarkup:
 SUGGESTED = "👉 "  # marks the rating that the ticked key points suggest
 
 
-def rating_label(grade: Grade, intervals: Sequence[float], again_today: bool) -> str:
-    """ "2 · Partial · 2 days": a rating and when it brings the item back."""
-    when = comes_back(intervals[grade - 1], grade == Grade.NO_IDEA and again_today)
+def rating_label(grade: Grade, days: float, again_today: bool = False) -> str:
+    """ "2 · Partial · 2 days": a rating and when it brings the item back (``again_today``:
+    a 1 that comes back in this session)."""
+    when = comes_back(days, grade == Grade.NO_IDEA and again_today)
     return f"{int(grade)} · {GRADE_LABELS[grade]} · {when}"
 
 
@@ -81,7 +82,7 @@ def answer_keyboard(cur: Current, ticks: int = 0, *, full: bool = True) -> Inlin
         )
     suggested = suggested_rating(ticks.bit_count(), n) if ticks else 0
     for g in Grade:
-        label = rating_label(g, cur.intervals, cur.again_today)
+        label = rating_label(g, cur.intervals[g - 1], cur.again_today)
         mark = SUGGESTED if g == suggested else ""
         rows.append([_button(mark + label, Action.RATE, cur.session_id, cur.position, g)])
     if full:

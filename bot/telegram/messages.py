@@ -12,6 +12,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Messag
 from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest, TelegramError
 
+from bot.core.content import full_answer_markdown
 from bot.core.formulas import FormulaError
 from bot.core.inputs import category_label
 from bot.core.render import Formula, html_length, render_compact, render_html
@@ -194,10 +195,7 @@ def reveal_text(cur: Current) -> str:
 def full_answer_parts(cur: Current) -> list[str | Formula]:
     """[Full answer]: the answer and the follow-up questions, formulas as images."""
     item = cur.item
-    text = f"**Full answer · {item.title}**\n\n{item.answer}"
-    if item.followups:
-        text += "\n\n**Follow-up questions**\n\n" + "\n".join(f"- {f}" for f in item.followups)
-    return render_html(text, TEXT_LIMIT)
+    return render_html(full_answer_markdown(item, f"**Full answer · {item.title}**"), TEXT_LIMIT)
 
 
 async def send_question(bot: Any, chat_id: int, cur: Current, d: Deps) -> None:

@@ -12,7 +12,7 @@ from bot.core.inputs import category_label
 from bot.core.render import to_terminal_markdown
 from bot.core.selection import MAX_SESSION_ITEMS
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.core.text import comes_back, duration, plural
+from bot.core.text import comes_back, duration, plural, sentence
 from bot.terminal.common import Env, UsageError, open_services, read_line, user_name
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ def cmd_study(env: Env, args: argparse.Namespace) -> int:
         user_id = service.local_user(name, env.clock())
         started = service.start_item_session(user_id, item.id, env.clock())
     if started.notice:
-        notice = started.notice.strip()
-        env.out.print(notice[:1].upper() + notice[1:] + ("" if notice.endswith(".") else "."))
+        env.out.print(sentence(started.notice))
     if not started.session_id:
         env.out.print(
             "Nothing to study right now: no items are due and no new items are left."

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.content import TYPE_ALIASES
 from bot.core.srs import GRADE_LABELS, Grade
-from bot.core.text import plural
+from bot.core.text import plural, sentence
 from bot.services.study import Current, Started
 from bot.telegram.deps import Deps, deps, user_id_of
 from bot.telegram.group_messages import post_items
@@ -118,7 +118,7 @@ async def start_study(
         chat_id=chat_id,
     )  # fmt: skip
     await end_buttons(context, started)
-    notes = " ".join(_sentence(escape(x)) for x in (notice, started.notice) if x)
+    notes = " ".join(sentence(escape(x)) for x in (notice, started.notice) if x)
     if notes:
         await context.bot.send_message(chat_id, notes)
     if not started.session_id:
@@ -129,13 +129,6 @@ async def start_study(
         )
         return
     await present(context.bot, chat_id, started.session_id, d)
-
-
-def _sentence(text: str) -> str:
-    """A note as a sentence: capital first letter, a full stop at the end."""
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 async def end_buttons(context: ContextTypes.DEFAULT_TYPE, started: Started) -> None:
@@ -312,7 +305,7 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     grade = Grade(result.rating)
     if result.recorded:
         interval = result.interval_days
-        label = rating_label(grade, (interval, interval, interval), result.retry_added)
+        label = rating_label(grade, interval, result.retry_added)
         await answer_query(query, f"Recorded: {label}")
     else:  # recorded before, by a press whose reply never went out: it goes out now
         label = f"{int(grade)} · {GRADE_LABELS[grade]}"
