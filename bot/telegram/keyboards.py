@@ -95,6 +95,7 @@ def retick(markup: InlineKeyboardMarkup, ticks: int) -> InlineKeyboardMarkup:
     shows (their labels carry the intervals), so a tick needs no database."""
     rows = []
     n = sum(1 for row in markup.inline_keyboard for b in row if _action(b) == Action.TICK)
+    ticks &= (1 << n) - 1  # forged data ticks no point the answer does not have
     suggested = suggested_rating(ticks.bit_count(), n) if ticks else 0
     for row in markup.inline_keyboard:
         out: list[InlineKeyboardButton] = []

@@ -293,3 +293,28 @@ async def test_the_start_and_summary_buttons_open_settings_and_stats(
         )
         # [10 more] stays under the summary after [Stats].
         assert summary.button_texts == [["10 more", "Stats"]]
+
+
+async def test_forged_study_and_tick_buttons_are_checked_like_typed_input(
+    api: BotApiStandIn, tmp_path: Path
+) -> None:
+    async with running_bot(api, tmp_path, content=_content(tmp_path)) as bot:
+        gi = api.user(3007, "Gi")
+        chat = api.private_chat(gi)
+        api.send_text(chat, gi, "/start")
+        start = await _wait_text(api, chat.id, "Hi!")
+        zero = api.press(chat, gi, start.message_id, "b:0", strict=False)
+        await api.wait_for(lambda: zero.query_id in api.answers)
+        assert "Choose at least 1 item" in _toast(api, zero.query_id)
+        assert bot.rows("SELECT COUNT(*) FROM study_sessions") == [(0,)]
+        many = api.press(chat, gi, start.message_id, "b:99", strict=False)
+        await api.wait_for(lambda: zero.query_id in api.answers and many.query_id in api.answers)
+        await _wait_text(api, chat.id, "A session has at most 50 items.")
+        question = await _wait_text(api, chat.id, "1/3")
+        api.press_button(chat, gi, "Show answer", question.message_id)
+        await api.wait_for(lambda: _has(api.message(chat.id, question.message_id), "☐ 1"))
+        # Ticks for points the answer does not have: only its own three count.
+        api.press(chat, gi, question.message_id, "m:1:0:63", strict=False)
+        await api.wait_for(lambda: _has(api.message(chat.id, question.message_id), "☑ 3"))
+        labels = _labels(api.message(chat.id, question.message_id))
+        assert labels[:3] == ["☑ 1", "☑ 2", "☑ 3"] and "👉" in labels[5]

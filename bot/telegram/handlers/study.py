@@ -370,10 +370,14 @@ async def study_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if pressed is None:
         return
     query, message, cb = pressed
+    try:  # the data is what /study would be given: checked the same way
+        n, item_type, notice = parse_study_args([a for a in cb.arg.split("-") if a])
+    except ValueError as exc:
+        await answer_query(query, str(exc), show_alert=True)
+        return
     await answer_query(query)
     if message.chat.type != ChatType.PRIVATE:
         return
-    size, _, item_type = cb.arg.partition("-")
     await set_markup(message, None)  # one press, one session
     user_id = await user_id_of(update, context)
-    await start_study(context, message.chat_id, user_id, int(size), item_type or None)
+    await start_study(context, message.chat_id, user_id, n, item_type, notice)
