@@ -1,4 +1,4 @@
-"""The handlers' and jobs' dependencies: services, settings, clock, and the worker threads
+"""The handlers' and jobs' dependencies: services, settings, clock, where database work runs,
 and the formula-drawing process."""
 
 from __future__ import annotations
@@ -69,21 +69,34 @@ class Deps:
     _predraw: asyncio.Task[int] | None = field(default=None, init=False, repr=False)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run database work in the database thread(s), off the event loop.
+        """Run database work: with SQLite right here, on the event loop; with PostgreSQL in
+        one of four database threads.
 
-        SQLite takes one writer at a time, and a writer that finds the database locked sleeps
-        (1, 2, 5, 10 ms...) before it tries again: transactions from several threads of one
-        process mostly wait on each other that way. So with SQLite the bot's database work
-        runs in one thread, one transaction after the other; PostgreSQL gets four.
+        A press's SQLite transaction takes well under a millisecond of CPU, and the hand-off to
+        a thread cost more than the work: waking the thread, the GIL passed back and forth while
+        both threads want it, waking the loop through its self-pipe. On the event loop, a press
+        costs a quarter less CPU and a rating a third less (``bench/ab.py``, 2026-12-07). The
+        thread bought little concurrency either: SQLAlchemy's Python code is most of a
+        transaction's time, and the thread held the GIL while it ran. The loop is also the one
+        SQLite writer of this process, as the single thread was (a second writer would only
+        sleep on the database lock). The longest calls, a push batch of PUSH_BATCH chats, hold
+        the loop for some tens of milliseconds; the start-up's reads of every chat run in a
+        thread (``jobs._restore_job``). A write that finds the database locked by another
+        process (the terminal mode) waits for that transaction, as short as the bot's own.
+
+        PostgreSQL's calls wait on the network, during which the loop must go on: they run in
+        threads, each with its own connection.
         """
+        if self.settings.database_url.startswith("sqlite"):
+            return fn(*args, **kwargs)
         if self._db_threads is None:
-            sqlite = self.settings.database_url.startswith("sqlite")
-            self._db_threads = ThreadPoolExecutor(1 if sqlite else 4, thread_name_prefix="db")
+            self._db_threads = ThreadPoolExecutor(4, thread_name_prefix="db")
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
 
     def shutdown(self) -> None:
-        """Stop the drawing and the database thread(s); close the database's connections."""
+        """Stop the drawing and the database threads (PostgreSQL's); close the database's
+        connections."""
         if self._predraw is not None:
             self._predraw.cancel()
             self._predraw = None

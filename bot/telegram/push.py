@@ -14,10 +14,10 @@ again that day, neither by this run nor by a restart (only "claimed" rows are ta
 learner's session exists all the same: its items come at the next /study.
 
 Many chats share a push time, so pushes are sent by one pipeline (``push_chats``) rather than a
-task per chat: chats are claimed and their sessions planned a batch at a time in a worker
-thread, a few senders send them, and the outcomes are written in batches. The daily jobs that
-fire together join one such run (``PushQueue``). Push requests wait behind people's in the rate
-limiter (``FloodLimiter``), so the bot answers quickly while it pushes at Telegram's ceiling.
+task per chat: chats are claimed and their sessions planned a batch at a time, a few senders
+send them, and the outcomes are written in batches. The daily jobs that fire together join one
+such run (``PushQueue``). Push requests wait behind people's in the rate limiter
+(``FloodLimiter``), so the bot answers quickly while it pushes at Telegram's ceiling.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from bot.telegram.request import NotSent
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (1.0, 3.0, 9.0)
-PUSH_BATCH = 16  # chats claimed and planned per worker-thread call
+PUSH_BATCH = 16  # chats claimed and planned per database call
 PUSH_SENDERS = 8  # pushes on their way at once: enough to hide the round trips, no more
 
 
@@ -120,7 +120,8 @@ class _Push:
 
 
 def _plan(d: Deps, chat_ids: Sequence[int], now: datetime) -> tuple[list[_Push], dict[int, str]]:
-    """In a worker thread: claim and plan a batch, and render each private push's question."""
+    """Database work (``Deps.run``): claim and plan a batch, and render each private push's
+    question."""
     planned, skipped = d.pushes.plan(chat_ids, now)
     pushes = []
     for p in planned:
@@ -143,7 +144,7 @@ async def push_chats(
 ) -> dict[int, str]:
     """Push to many chats (each once per local day); return what happened to each.
 
-    One worker-thread call claims and plans PUSH_BATCH chats while PUSH_SENDERS tasks send
+    One database call claims and plans PUSH_BATCH chats while PUSH_SENDERS tasks send
     the batch before; outcomes are written in batches too, each sender waiting for its own.
     """
     d = deps_of(app)

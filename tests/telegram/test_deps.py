@@ -1,10 +1,10 @@
-"""Where the bot runs blocking work: SQLite in one database thread, drawing elsewhere."""
+"""Where the bot runs blocking work: SQLite's on the event loop, PostgreSQL's in database
+threads, drawing elsewhere."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,24 +23,33 @@ def _deps(tmp_path: Path) -> Deps:
     return make_deps(settings)
 
 
-async def test_sqlite_work_runs_one_transaction_at_a_time_in_one_thread(tmp_path: Path) -> None:
+async def test_sqlite_work_runs_on_the_event_loop_one_call_at_a_time(tmp_path: Path) -> None:
     d = _deps(tmp_path)
-    running = 0
-    most = 0
-    lock = threading.Lock()
+    try:
+        order: list[str] = []
 
-    def work() -> str:
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        time.sleep(0.02)
-        with lock:
-            running -= 1
-        return threading.current_thread().name
+        def work(k: int) -> str:
+            order.append(f"start {k}")
+            order.append(f"end {k}")
+            return threading.current_thread().name
 
-    names = await asyncio.gather(*(d.run(work) for _ in range(6)))
-    assert most == 1
-    assert len(set(names)) == 1 and names[0].startswith("db")
-    drawn = await d.draw(threading.current_thread)
-    assert not drawn.name.startswith("db")  # drawing never holds up the database thread
+        names = await asyncio.gather(*(d.run(work, k) for k in range(3)))
+        assert set(names) == {threading.current_thread().name}
+        assert order == ["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]
+        drawn = await d.draw(threading.current_thread)
+        assert drawn is not threading.current_thread()  # drawing never holds up the loop
+    finally:
+        d.shutdown()
+
+
+async def test_postgresql_work_runs_in_database_threads(tmp_path: Path) -> None:
+    d = _deps(tmp_path)
+    try:
+        # Only where the work runs depends on the URL; this work touches no database.
+        d.settings = replace(d.settings, database_url="postgresql+psycopg://studybot@localhost/x")
+        names = await asyncio.gather(
+            *(d.run(lambda: threading.current_thread().name) for _ in range(3))
+        )
+        assert all(name.startswith("db") for name in names)
+    finally:
+        d.shutdown()
