@@ -80,9 +80,9 @@ class Deps:
         transaction's time, and the thread held the GIL while it ran. The loop is also the one
         SQLite writer of this process, as the single thread was (a second writer would only
         sleep on the database lock). The longest calls, a push batch of PUSH_BATCH chats, hold
-        the loop for some tens of milliseconds; the start-up's reads of every chat run in a
-        thread (``jobs._restore_job``). A write that finds the database locked by another
-        process (the terminal mode) waits for that transaction, as short as the bot's own.
+        the loop for some tens of milliseconds; longer reads go to a thread (``read``). A write
+        that finds the database locked by another process (the terminal mode) waits for that
+        transaction, as short as the bot's own.
 
         PostgreSQL's calls wait on the network, during which the loop must go on: they run in
         threads, each with its own connection.
@@ -93,6 +93,15 @@ class Deps:
             self._db_threads = ThreadPoolExecutor(4, thread_name_prefix="db")
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
+
+    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a long read-only database call (every subscribed chat at start-up, a learner's
+        whole history for /stats or /export: tens to hundreds of milliseconds) in a thread,
+        so that the event loop answers others meanwhile. With SQLite in WAL mode a read waits
+        for no writer and keeps none waiting. With PostgreSQL, as ``run``."""
+        if self.settings.database_url.startswith("sqlite"):
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return await self.run(fn, *args, **kwargs)
 
     def shutdown(self) -> None:
         """Stop the drawing and the database threads (PostgreSQL's); close the database's

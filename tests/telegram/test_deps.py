@@ -1,5 +1,5 @@
-"""Where the bot runs blocking work: SQLite's on the event loop, PostgreSQL's in database
-threads, drawing elsewhere."""
+"""Where the bot runs blocking work: SQLite's on the event loop (its long reads in a thread),
+PostgreSQL's in database threads, drawing elsewhere."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ async def test_sqlite_work_runs_on_the_event_loop_one_call_at_a_time(tmp_path: P
         assert order == ["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]
         drawn = await d.draw(threading.current_thread)
         assert drawn is not threading.current_thread()  # drawing never holds up the loop
+        read = await d.read(threading.current_thread)
+        assert read is not threading.current_thread()  # nor does a long read
     finally:
         d.shutdown()
 
@@ -48,7 +50,8 @@ async def test_postgresql_work_runs_in_database_threads(tmp_path: Path) -> None:
         # Only where the work runs depends on the URL; this work touches no database.
         d.settings = replace(d.settings, database_url="postgresql+psycopg://studybot@localhost/x")
         names = await asyncio.gather(
-            *(d.run(lambda: threading.current_thread().name) for _ in range(3))
+            *(d.run(lambda: threading.current_thread().name) for _ in range(3)),
+            d.read(lambda: threading.current_thread().name),
         )
         assert all(name.startswith("db") for name in names)
     finally:

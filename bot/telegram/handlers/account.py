@@ -38,7 +38,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     rows = (
         []
         if user_id is None
-        else await d.run(account.export_rows, d.study.sessions, d.study.catalog, user_id)
+        else await d.read(account.export_rows, d.study.sessions, d.study.catalog, user_id)
     )
     if not rows:
         await message.reply_text("Nothing to export yet: you have no reviews. Send /study.")

@@ -98,7 +98,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     d.stats_asked[user.id] = now_mono
     user_id = await user_id_of(update, context)
     tz = d.tz(chat.id)
-    st = await d.run(d.progress.stats, user_id, d.clock(), tz)
+    st = await d.read(d.progress.stats, user_id, d.clock(), tz)  # every review: tens of ms
     progress = await d.run(d.progress.progress, user_id, d.clock(), tz)
     if not st.reviews:
         await message.reply_text(format_first_steps(st, progress))
