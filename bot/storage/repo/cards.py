@@ -64,9 +64,9 @@ def read(
     if not user_ids:
         return out
     if item_ids is None:
-        rows = db.execute(_READ_LEARNERS, {"uids": list(user_ids)})
+        rows = db.execute(_READ_LEARNERS, {"uids": list(user_ids)}).all()
     else:
-        rows = db.execute(_READ_ITEMS, {"uids": list(user_ids), "items": list(item_ids)})
+        rows = db.execute(_READ_ITEMS, {"uids": list(user_ids), "items": list(item_ids)}).all()
     off = suspended or {}
     # The one hand-tuned reader: opening a session (and the daily push, a batch of learners at a
     # time) reads every card of the learner, 130 rows, so the rows are unpacked as tuples of
