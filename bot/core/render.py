@@ -111,6 +111,11 @@ def to_terminal_markdown(text: str) -> str:
 # cutting a tag or a code block in half.
 
 _MD = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# The same parser without its inline pass, for ``outline``: the blocks and each paragraph's text
+# as written come out the same, in half the time (the catalog is outlined at every start-up).
+_BLOCKS = (
+    MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).disable("inline")
+)
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 
 
@@ -406,7 +411,7 @@ class Outline:
 
 def outline(text: str) -> list[Outline]:
     """The top-level blocks of ``text``; for lists, their items and each item's text."""
-    tokens = _MD.parse(text)
+    tokens = _BLOCKS.parse(text)
     out: list[Outline] = []
     k = 0
     while k < len(tokens):
