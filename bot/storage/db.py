@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.models import Base
+
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which bot/storage/migrations/env.py keeps
@@ -142,8 +144,6 @@ def _upgrade(engine: Engine) -> None:
     # Imported here: only a database that needs a migration pays for Alembic.
     from alembic import command
     from alembic.config import Config
-
-    from bot.storage.models import Base
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
