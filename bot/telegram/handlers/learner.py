@@ -3,7 +3,7 @@ and changing a rating."""
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core.content import CATEGORIES
@@ -15,14 +15,14 @@ from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.handlers.settings import apply_changes, may_change_or_say, next_push_text
+from bot.telegram.handlers.study import set_aside
 from bot.telegram.keyboards import (
     change_keyboard,
-    done_keyboard,
     rating_keyboard,
     suspended_keyboard,
     weak_keyboard,
 )
-from bot.telegram.messages import REFUSALS, answer_query, escape, present, set_markup
+from bot.telegram.messages import answer_query, escape, present, set_markup
 
 EXAM_USAGE = (
     "Usage: /exam DATE (your interview day: 2027-01-20, 20 Jan, in 3 weeks, next friday), "
@@ -196,19 +196,7 @@ async def unsuspend_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def suspend_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Know it cold] under a question: suspend the item for this learner, go on."""
-    query, chat = update.callback_query, update.effective_chat
-    assert query is not None and chat is not None
-    cb = Callback.from_match(context.match)
-    d = deps(context)
-    user_id = await user_id_of(update, context)
-    refusal = await d.run(d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat.id), True)
-    if refusal:
-        await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
-        return
-    await answer_query(query, "Suspended: it won't come back until you bring it back (/suspended).")
-    if isinstance(query.message, Message):
-        await set_markup(query.message, done_keyboard("Know it cold"))
-    await present(context.bot, chat.id, cb.id, d)
+    await set_aside(update, context, suspend=True)
 
 
 async def change_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -218,8 +218,8 @@ def coverage_line(covered: tuple[bool, ...]) -> str:
     return f"{said} The answer is above; 👉 marks the rating this suggests."
 
 
-# The two presses of every item (Show answer, a rating) each take one worker-thread call and one
-# transaction; the session's owner is checked by Telegram id in the same query.
+# A press is one transaction (Deps.run); the session's owner is checked by Telegram id in the
+# same query.
 async def reveal_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Show answer] under a question: the question becomes the short answer and key points,
     with the checklist, the ratings and [Full answer] under it."""
@@ -319,6 +319,12 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """[Skip] under a question: the item comes back tomorrow; the next one now."""
+    await set_aside(update, context, suspend=False)
+
+
+async def set_aside(update: Update, context: ContextTypes.DEFAULT_TYPE, *, suspend: bool) -> None:
+    """[Skip] or [Know it cold] (``suspend``: until the learner brings it back) under a
+    question: the item is put aside, the next one comes now."""
     pressed = await pressed_message(update, context)
     if pressed is None:
         return
@@ -326,12 +332,19 @@ async def skip_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat_id = message.chat_id
     d = deps(context)
     user_id = await user_id_of(update, context)
-    refusal = await d.run(d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat_id))
+    refusal = await d.run(
+        d.study.skip, cb.id, cb.position, d.clock(), user_id, d.tz(chat_id), suspend
+    )
     if refusal:
         await answer_query(query, REFUSALS[refusal], show_alert=refusal != "duplicate")
         return
-    await answer_query(query, "Skipped: it comes back tomorrow.")
-    await set_markup(message, done_keyboard("Skipped"))
+    if suspend:
+        await answer_query(
+            query, "Suspended: it won't come back until you bring it back (/suspended)."
+        )
+    else:
+        await answer_query(query, "Skipped: it comes back tomorrow.")
+    await set_markup(message, done_keyboard("Know it cold" if suspend else "Skipped"))
     await present(context.bot, chat_id, cb.id, d)
 
 
