@@ -68,6 +68,10 @@ class Deps:
     _wanted_at: float = field(default=0.0, init=False, repr=False)  # monotonic, the last one
     _predraw: asyncio.Task[int] | None = field(default=None, init=False, repr=False)
 
+    @property
+    def _sqlite(self) -> bool:
+        return self.settings.database_url.startswith("sqlite")
+
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run database work: with SQLite right here, on the event loop; with PostgreSQL in
         one of four database threads.
@@ -87,7 +91,7 @@ class Deps:
         PostgreSQL's calls wait on the network, during which the loop must go on: they run in
         threads, each with its own connection.
         """
-        if self.settings.database_url.startswith("sqlite"):
+        if self._sqlite:
             return fn(*args, **kwargs)
         if self._db_threads is None:
             self._db_threads = ThreadPoolExecutor(4, thread_name_prefix="db")
@@ -99,7 +103,7 @@ class Deps:
         whole history for /stats or /export: tens to hundreds of milliseconds) in a thread,
         so that the event loop answers others meanwhile. With SQLite in WAL mode a read waits
         for no writer and keeps none waiting. With PostgreSQL, as ``run``."""
-        if self.settings.database_url.startswith("sqlite"):
+        if self._sqlite:
             return await asyncio.to_thread(fn, *args, **kwargs)
         return await self.run(fn, *args, **kwargs)
 
@@ -183,7 +187,7 @@ class Deps:
 
     def _drawing_process(self) -> ProcessPoolExecutor:
         if self._drawer is None:
-            # "spawn": a fresh interpreter; forking the bot's threads (the database thread,
+            # "spawn": a fresh interpreter; forking the bot's threads (the database threads,
             # aiohttp's resolver) could copy a lock that one of them holds.
             self._drawer = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_started
