@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest, TelegramError
 
@@ -120,23 +120,15 @@ async def send_parts(
     return last
 
 
-async def edit_or_send(
-    message: Message, text: str, bot: Bot, chat_id: int, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Edit a message's text; if the user deleted it, send the text as a new message."""
-    try:
-        if message.text is not None:
-            await message.edit_text(text, reply_markup=markup)
-        else:
-            await message.edit_caption(text, reply_markup=markup)
-    except BadRequest as exc:
-        reason = exc.message.lower()
-        if "not modified" in reason:
-            return
-        if "not found" in reason or "can't be edited" in reason:
-            await bot.send_message(chat_id, text, reply_markup=markup)
-            return
-        raise
+def edit_refused(exc: BadRequest) -> str:
+    """Why Telegram refused an edit when that is nobody's fault: "unchanged" (the message shows
+    that already), "gone" (deleted, too old to edit, or without text to edit), else ""."""
+    reason = exc.message.lower()
+    if "not modified" in reason:
+        return "unchanged"
+    if "not found" in reason or "can't be edited" in reason or "no text" in reason:
+        return "gone"
+    return ""
 
 
 async def set_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
@@ -144,8 +136,7 @@ async def set_markup(message: Message, markup: InlineKeyboardMarkup | None) -> N
     try:
         await message.edit_reply_markup(reply_markup=markup)
     except BadRequest as exc:
-        reason = exc.message.lower()
-        if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):
+        if not edit_refused(exc):
             raise
 
 
@@ -227,10 +218,10 @@ async def edit_text(
             await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
             return message_id
         except BadRequest as exc:
-            reason = exc.message.lower()
-            if "not modified" in reason:
+            refused = edit_refused(exc)
+            if refused == "unchanged":
                 return message_id
-            if not ("not found" in reason or "can't be edited" in reason or "no text" in reason):
+            if not refused:
                 raise
             await clear_buttons(bot, chat_id, message_id)
     return await send_text(bot, chat_id, text, markup)
@@ -243,8 +234,7 @@ async def clear_buttons(bot: Any, chat_id: int | None, message_id: int | None) -
     try:
         await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
     except BadRequest as exc:
-        reason = exc.message.lower()
-        if not ("not modified" in reason or "not found" in reason or "can't be edited" in reason):
+        if not edit_refused(exc):
             raise
 
 

@@ -23,7 +23,7 @@ from bot.telegram.handlers import links
 from bot.telegram.handlers.basic import pressed_message
 from bot.telegram.handlers.settings import ADMINS_ONLY, may_change
 from bot.telegram.keyboards import group_answer_keyboard, quiz_polls_row
-from bot.telegram.messages import answer_query, escape
+from bot.telegram.messages import answer_query, edit_refused, escape
 from bot.telegram.ratelimit import Priority, with_priority
 
 logger = logging.getLogger(__name__)
@@ -128,10 +128,10 @@ async def _reveal(
             )
             return
         except BadRequest as exc:
-            reason = exc.message.lower()
-            if "not modified" in reason:
+            refused = edit_refused(exc)
+            if refused == "unchanged":
                 return
-            if "not found" not in reason and "can't be edited" not in reason:
+            if not refused:
                 raise
     else:
         with contextlib.suppress(BadRequest):  # deleted, or already without buttons
