@@ -68,18 +68,7 @@ def answer_keyboard(cur: Current, ticks: int = 0, *, full: bool = True) -> Inlin
     n = len(cur.item.key_points)
     rows = []
     if n:
-        rows.append(
-            [
-                _button(
-                    f"{'☑' if ticks >> k & 1 else '☐'} {k + 1}",
-                    Action.TICK,
-                    cur.session_id,
-                    cur.position,
-                    str(ticks ^ (1 << k)),
-                )
-                for k in range(n)
-            ]
-        )
+        rows.append([_tick(cur.session_id, cur.position, ticks, k) for k in range(n)])
     suggested = suggested_rating(ticks.bit_count(), n) if ticks else 0
     for g in Grade:
         label = rating_label(g, cur.intervals[g - 1], cur.again_today)
@@ -102,9 +91,7 @@ def retick(markup: InlineKeyboardMarkup, ticks: int) -> InlineKeyboardMarkup:
         for b in row:
             cb = decode(b.callback_data if isinstance(b.callback_data, str) else None)
             if cb is not None and cb.action == Action.TICK:
-                k = len(out)
-                label = f"{'☑' if ticks >> k & 1 else '☐'} {k + 1}"
-                out.append(_button(label, Action.TICK, cb.id, cb.position, str(ticks ^ (1 << k))))
+                out.append(_tick(cb.id, cb.position, ticks, len(out)))
             elif cb is not None and cb.action == Action.RATE:
                 label = b.text.removeprefix(SUGGESTED)
                 mark = SUGGESTED if cb.grade == suggested else ""
@@ -113,6 +100,12 @@ def retick(markup: InlineKeyboardMarkup, ticks: int) -> InlineKeyboardMarkup:
                 out.append(b)
         rows.append(out)
     return InlineKeyboardMarkup(rows)
+
+
+def _tick(session_id: int, position: int, ticks: int, k: int) -> InlineKeyboardButton:
+    """Key point ``k``'s toggle: ☑ when its bit is set in ``ticks``; pressing it flips that bit."""
+    label = f"{'☑' if ticks >> k & 1 else '☐'} {k + 1}"
+    return _button(label, Action.TICK, session_id, position, str(ticks ^ (1 << k)))
 
 
 def without_full(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
