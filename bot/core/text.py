@@ -21,19 +21,9 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
-def count(n: int, noun: str, nouns: str | None = None) -> str:
-    """Like ``plural``, but zero is said in words: "no items", "1 item", "3 items"."""
-    return f"no {nouns or noun + 's'}" if n == 0 else plural(n, noun, nouns)
-
-
 def are(n: int) -> str:
     """The verb after a count: "1 item is", "3 items are"."""
     return "is" if n == 1 else "are"
-
-
-def days(n: float) -> str:
-    """An interval in whole days, at least one: "1 day", "12 days"."""
-    return plural(max(1, round(n)), "day")
 
 
 def duration(seconds: float) -> str:

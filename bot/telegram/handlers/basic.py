@@ -15,7 +15,7 @@ from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers import links
 from bot.telegram.handlers.settings import next_push_text, subscribe
 from bot.telegram.keyboards import reset_keyboard, start_keyboard
-from bot.telegram.messages import answer_query, escape
+from bot.telegram.messages import answer_query
 
 COMMANDS = [
     ("study", "study now: /study [N] [type], e.g. /study 20 quiz"),
@@ -91,7 +91,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     current = await d.run(d.chats.get, chat.id)
     if chat.type == ChatType.PRIVATE and (current is None or not current.subscribed):
         await subscribe(update, context)
-    push = escape(await next_push_text(update, context))
+    push = await next_push_text(update, context)  # HTML already
     text = START.format(items=len(d.study.catalog), push=push)
     await message.reply_text(text, reply_markup=start_keyboard())
 
