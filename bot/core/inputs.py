@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 
+from bot.core.text import long_day
+
 # How categories read in a sentence, where the plain name would not ("llm_architecture").
 _ACRONYMS = {"llm": "LLM", "rlhf": "RLHF"}
 
@@ -43,7 +45,7 @@ def parse_exam_date(text: str, now: datetime, tz: tzinfo) -> date:
         raise ValueError(f"I can't read “{text.strip()}” as a date")
     day = found.date()
     if day < local.date():
-        raise ValueError(f"{day:%A} {day.day} {day:%B %Y} is in the past")
+        raise ValueError(f"{long_day(day)} is in the past")
     return day
 
 

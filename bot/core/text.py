@@ -8,6 +8,7 @@ more than the bot's whole start-up budget.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +25,11 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
 def are(n: int) -> str:
     """The verb after a count: "1 item is", "3 items are"."""
     return "is" if n == 1 else "are"
+
+
+def long_day(day: date) -> str:
+    """ "Wednesday 20 January 2027"."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def duration(seconds: float) -> str:

@@ -11,6 +11,7 @@ from bot.core.inputs import category_label, parse_category, parse_exam_date
 from bot.core.plan import countdown, plan_phase
 from bot.core.schedule import parse_quiet
 from bot.core.srs import GRADE_LABELS, Grade
+from bot.core.text import long_day
 from bot.telegram.callbacks import Action, Callback
 from bot.telegram.deps import deps, user_id_of
 from bot.telegram.handlers.basic import pressed_message
@@ -59,7 +60,7 @@ async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     progress = await d.run(d.progress.progress, user_id, d.clock(), d.tz(chat.id))
     assert progress.phase is not None
     await message.reply_text(
-        f"Interview on {exam:%A} {exam.day} {exam:%B %Y}. {escape(countdown(progress.phase))}.\n"
+        f"Interview on {long_day(exam)}. {escape(countdown(progress.phase))}.\n"
         "No review is scheduled past that day, and each day's mix follows the preparation "
         "strategy: concepts covered two weeks out, then concepts and quiz, deep explanations "
         "and derivations 3-7 days out, rapid quiz review 1-2 days out, a light review on the "

@@ -28,7 +28,7 @@ from bot.core.schedule import (
     when,
     zone_label,
 )
-from bot.core.text import plural
+from bot.core.text import long_day, plural
 from bot.services.chats import ChatView
 from bot.telegram.callbacks import Callback
 from bot.telegram.deps import deps, user_id_of
@@ -427,4 +427,4 @@ async def _take_exam(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
     context.chat_data.pop(PENDING, None)
     user_id = await user_id_of(update, context)
     await d.run(d.progress.set_exam, user_id, exam, d.clock(), d.tz(chat.id))
-    await confirm(update, context, f"Interview on {exam:%A} {exam.day} {exam:%B %Y}.")
+    await confirm(update, context, f"Interview on {long_day(exam)}.")
