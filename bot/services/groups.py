@@ -322,8 +322,8 @@ class GroupService:
         push_date: date | None = None,
     ) -> int:
         with self.sessions.begin() as db:
-            return groups.add_session_post(
-                db, plan.session_id, chat_id, item_id, position, now, push_date
+            return groups.add_post(
+                db, chat_id, item_id, now, push_date, session_id=plan.session_id, position=position
             )
 
     def summary_state(self, session_id: int, now: datetime, settle: timedelta) -> str:

@@ -39,10 +39,24 @@ class GroupTotals:
 
 
 def add_post(
-    db: Session, chat_id: int, item_id: str, now: datetime, push_date: date | None = None
+    db: Session,
+    chat_id: int,
+    item_id: str,
+    now: datetime,
+    push_date: date | None = None,
+    *,
+    session_id: int | None = None,
+    position: int | None = None,
 ) -> int:
+    """A post of an item in a group (``position`` in a group session ``session_id``)."""
     row = GroupPost(
-        chat_id=chat_id, item_id=item_id, posted_at=now, revealed=False, push_date=push_date
+        chat_id=chat_id,
+        item_id=item_id,
+        posted_at=now,
+        revealed=False,
+        push_date=push_date,
+        session_id=session_id,
+        position=position,
     )
     db.add(row)
     db.flush()
@@ -203,29 +217,6 @@ def claim_summary(db: Session, session_id: int, now: datetime) -> bool:
         .values(summary_at=now)
     )
     return bool(db.execute(stmt).rowcount)  # type: ignore[attr-defined]
-
-
-def add_session_post(
-    db: Session,
-    session_id: int,
-    chat_id: int,
-    item_id: str,
-    position: int,
-    now: datetime,
-    push_date: date | None = None,
-) -> int:
-    row = GroupPost(
-        chat_id=chat_id,
-        item_id=item_id,
-        posted_at=now,
-        revealed=False,
-        push_date=push_date,
-        session_id=session_id,
-        position=position,
-    )
-    db.add(row)
-    db.flush()
-    return row.id
 
 
 def session_posts(db: Session, session_id: int) -> list[GroupPost]:
