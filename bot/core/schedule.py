@@ -110,7 +110,8 @@ def parse_zone(text: str) -> str:
             raise AmbiguousZone(raw, choices)
         return choices[0]
     key = _plain(raw)
-    found = _zone_names().get(key) or _cities().get(key)
+    names, cities = _zone_index()
+    found = names.get(key) or cities.get(key)
     if found is None:
         raise ValueError(f"unknown time zone {raw!r}")
     return found
@@ -120,16 +121,6 @@ def _plain(text: str) -> str:
     """Lower case, accents dropped, spaces for underscores: "São_Paulo" -> "sao paulo"."""
     decomposed = unicodedata.normalize("NFKD", text.replace("_", " "))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
-
-
-@cache
-def _zone_names() -> dict[str, str]:
-    """Every IANA zone by its plain name, an old alias by the zone it now is ("europe/berlin"
-    -> "Europe/Berlin", "us/eastern" -> "America/New_York")."""
-    links = _links()
-    return {
-        _plain(name): links.get(name, name) for name in available_timezones() if name != "Factory"
-    }
 
 
 def _tzdata(name: str) -> str:
@@ -164,14 +155,21 @@ _REGIONS = (
 
 
 @cache
-def _cities() -> dict[str, str]:
-    """Zones by their city ("new york" -> "America/New_York", "calcutta" -> "Asia/Kolkata")."""
+def _zone_index() -> tuple[dict[str, str], dict[str, str]]:
+    """From one walk of the zone database: every IANA zone by its plain name, an old alias by
+    the zone it now is ("europe/berlin" -> "Europe/Berlin", "us/eastern" ->
+    "America/New_York"); and the zones by their city ("new york" -> "America/New_York",
+    "calcutta" -> "Asia/Kolkata")."""
     links = _links()
-    return {
-        _plain(name.rsplit("/", 1)[1]): links.get(name, name)
-        for name in available_timezones()
-        if name.startswith(_REGIONS)
-    }
+    names: dict[str, str] = {}
+    cities: dict[str, str] = {}
+    for name in available_timezones():
+        if name == "Factory":
+            continue
+        names[_plain(name)] = links.get(name, name)
+        if name.startswith(_REGIONS):
+            cities[_plain(name.rsplit("/", 1)[1])] = links.get(name, name)
+    return names, cities
 
 
 def zone_label(name: str) -> str:
