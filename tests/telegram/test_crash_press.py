@@ -56,6 +56,13 @@ def _questions(api: BotApiStandIn, chat_id: int, header: str) -> int:
     return sum(header in (m.text or "") for m in api.messages(chat_id))
 
 
+async def _first_question(api: BotApiStandIn, chat: Chat, ann: User) -> None:
+    """Once the bot polls: /study 2 quiz, and its first question is in the chat."""
+    await api.wait_for_call("getUpdates", timeout=30)
+    api.send_text(chat, ann, "/study 2 quiz")
+    await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+
+
 async def test_killed_after_a_rating_commit_the_next_question_comes_after_the_restart(
     tmp_path: Path,
 ) -> None:
@@ -64,9 +71,7 @@ async def test_killed_after_a_rating_commit_the_next_question_comes_after_the_re
         chat = api.private_chat(ann)
         proc = await start_bot_process(api, tmp_path)
         try:
-            await api.wait_for_call("getUpdates", timeout=30)
-            api.send_text(chat, ann, "/study 2 quiz")
-            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            await _first_question(api, chat, ann)
             api.press_button(chat, ann, "Show answer")
             await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "3 · Got it"))
             rated = api.messages(chat.id)[-1]
@@ -110,9 +115,7 @@ async def test_killed_after_a_reveal_commit_the_answer_shows_after_the_restart(
         chat = api.private_chat(ann)
         proc = await start_bot_process(api, tmp_path)
         try:
-            await api.wait_for_call("getUpdates", timeout=30)
-            api.send_text(chat, ann, "/study 2 quiz")
-            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            await _first_question(api, chat, ann)
             question = api.messages(chat.id)[-1]
             data = question.callback_data("Show answer")
             press = await _press_and_kill(api, proc, chat, ann, question.message_id, data)
@@ -154,9 +157,7 @@ async def test_a_double_tap_on_a_rating_sends_the_next_question_once(tmp_path: P
         chat = api.private_chat(ann)
         proc = await start_bot_process(api, tmp_path)
         try:
-            await api.wait_for_call("getUpdates", timeout=30)
-            api.send_text(chat, ann, "/study 2 quiz")
-            await api.wait_for(lambda: _questions(api, chat.id, "1/2") == 1, timeout=20)
+            await _first_question(api, chat, ann)
             api.press_button(chat, ann, "Show answer")
             await api.wait_for(lambda: _has_button(api.messages(chat.id)[-1], "3 · Got it"))
             rated = api.messages(chat.id)[-1]
